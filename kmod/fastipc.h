@@ -1,20 +1,258 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * fastipc private header: the objects shared by the module's files.
+ *
+ * Objects
+ *   port      one open /dev/fastipc file; becomes an endpoint or a client.
+ *   buf       a pinned, kernel-mapped region of a process's memory (kref).
+ *   endpoint  where calls and one-way messages arrive (kref): a receive pool
+ *             of fixed-size slots carved from one buf, the queue of messages
+ *             waiting, and the server threads waiting for them.
+ *   caller    a call in flight; lives on the calling thread's kernel stack
+ *             for the duration of FASTIPC_IOC_CALL and is never allocated.
+ *             A slot points to it while the call is queued or held.
+ *
+ * Locking (outermost first)
+ *   port->mutex          role changes and buffer (un)registration
+ *   fastipc_names_lock   the name registry (endpoint.c)
+ *   ep->lock             everything in the endpoint and its slots, and the
+ *                        state of every call attached to one of its slots
+ *   port->buf_lock       the port's buffer table, taken alone
+ * Wait queue locks nest inside ep->lock. No two ep->locks are ever held at
+ * once: forward moves a call between endpoints through FASTIPC_CALL_MOVING.
  */
 #ifndef _FASTIPC_H
 #define _FASTIPC_H
 
 #include <linux/fs.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/poll.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
+#include <linux/wait.h>
 #include <linux/fastipc.h>
 
+struct pid;
+struct ipc_namespace;
+
 /**
- * struct fastipc_file - state of one open /dev/fastipc file
- * @file: the file this state hangs off.
+ * struct fastipc_buf - a registered buffer
+ * @ref: one for the port's table, one per user (endpoint pool, call, reply).
+ * @pages: the pinned pages.
+ * @npages: how many.
+ * @vaddr: their kernel mapping.
+ * @kaddr: the first byte of the region in that mapping.
+ * @len: length of the region.
+ * @mm: the process charged for the pinned pages (grabbed).
  */
-struct fastipc_file {
-	struct file *file;
+struct fastipc_buf {
+	struct kref ref;
+	struct page **pages;
+	unsigned long npages;
+	void *vaddr;
+	u8 *kaddr;
+	u64 len;
+	struct mm_struct *mm;
 };
+
+enum fastipc_slot_state {
+	FASTIPC_SLOT_FREE,
+	FASTIPC_SLOT_FILLING,	/* a sender copies its payload in */
+	FASTIPC_SLOT_QUEUED,	/* on ep->pending */
+	FASTIPC_SLOT_HELD,	/* received by a server thread */
+	FASTIPC_SLOT_BUSY,	/* a server thread replies or forwards from it */
+};
+
+/**
+ * struct fastipc_slot - one receive slot of an endpoint's pool
+ * @node: in ep->free_slots or ep->pending.
+ * @call: the call waiting on this message; NULL for one-way messages and
+ *	once the caller has given up.
+ * @sender: the sender's thread group, for the credentials.
+ * @uid: the sender's euid.
+ * @gid: the sender's egid.
+ * @token: the reply token, 0 while free.
+ * @opcode: the message's opcode.
+ * @len: the payload's length.
+ * @state: an enum fastipc_slot_state.
+ * @oneway: a one-way message.
+ *
+ * All fields are protected by the endpoint's lock.
+ */
+struct fastipc_slot {
+	struct list_head node;
+	struct fastipc_caller *call;
+	struct pid *sender;
+	kuid_t uid;
+	kgid_t gid;
+	u64 token;
+	u32 opcode;
+	u32 len;
+	u8 state;
+	bool oneway;
+};
+
+/**
+ * struct fastipc_endpoint - where calls and messages arrive
+ * @ref: the owning port, each connected port, and each call routed here.
+ * @lock: protects everything below but the constant pool geometry.
+ * @dead: the owning port has been released; no new messages.
+ * @pending: QUEUED slots, oldest first.
+ * @idle: waiting server threads (struct fastipc_waiter), last idle first.
+ * @free_slots: FREE slots.
+ * @nfree: how many.
+ * @npending: slots on @pending.
+ * @noneway: slots held by one-way messages.
+ * @max_oneway: at most this many.
+ * @seq: last token sequence number handed out.
+ * @slot_wq: senders waiting for a free slot.
+ * @poll_wq: poll on the endpoint and on its clients.
+ * @pool: the registered buffer holding the receive pool.
+ * @pool_base: the first slot's kernel address.
+ * @slot_size: bytes per slot.
+ * @nslots: number of slots.
+ * @slots: the slots.
+ * @named: published in the name registry.
+ * @name: its name.
+ * @name_node: in the registry, under fastipc_names_lock.
+ * @ipc_ns: the IPC namespace it is published in (referenced while named).
+ * @owner: the creator's euid.
+ * @group: the creator's egid.
+ * @mode: the permission bits.
+ */
+struct fastipc_endpoint {
+	struct kref ref;
+	spinlock_t lock;	/* see the locking order above */
+	bool dead;
+	struct list_head pending;
+	struct list_head idle;
+	struct list_head free_slots;
+	unsigned int nfree;
+	unsigned int npending;
+	unsigned int noneway;
+	unsigned int max_oneway;
+	u64 seq;
+	wait_queue_head_t slot_wq;
+	wait_queue_head_t poll_wq;
+
+	struct fastipc_buf *pool;
+	u8 *pool_base;
+	u32 slot_size;
+	u32 nslots;
+	struct fastipc_slot *slots;
+
+	bool named;
+	char name[FASTIPC_NAME_MAX];
+	struct list_head name_node;
+	struct ipc_namespace *ipc_ns;
+	kuid_t owner;
+	kgid_t group;
+	umode_t mode;
+};
+
+enum fastipc_caller_state {
+	FASTIPC_CALLER_NEW,	/* not sent yet */
+	FASTIPC_CALLER_PENDING,	/* attached to a slot of caller->ep */
+	FASTIPC_CALLER_MOVING,	/* being forwarded, attached to no slot */
+	FASTIPC_CALLER_DONE,	/* result set; detached */
+	FASTIPC_CALLER_CANCELLED, /* the caller gave up; detached */
+};
+
+/**
+ * struct fastipc_caller - a call in flight, on the caller's stack
+ * @wq: the caller sleeps here.
+ * @state: an enum fastipc_caller_state, under the lock of @ep.
+ * @ep: the endpoint whose slot the call is attached to.
+ * @slot: that slot, while FASTIPC_CALLER_PENDING.
+ * @route: every endpoint the call has visited, each referenced until the
+ *	caller returns, so @ep can be locked without racing a forward.
+ * @hops: entries in @route after the first.
+ * @reply_buf: the caller's registered reply buffer (referenced).
+ * @reply_kaddr: where the reply goes.
+ * @reply_cap: room there.
+ * @error: 0, or the errno the module completed the call with.
+ * @status: the server's status word.
+ * @reply_len: the reply's length.
+ * @pid: the caller's thread group.
+ * @uid: the caller's euid.
+ * @gid: the caller's egid.
+ */
+struct fastipc_caller {
+	wait_queue_head_t wq;
+	int state;
+	struct fastipc_endpoint *ep;
+	struct fastipc_slot *slot;
+	struct fastipc_endpoint *route[FASTIPC_MAX_FORWARDS + 1];
+	unsigned int hops;
+	struct fastipc_buf *reply_buf;
+	u8 *reply_kaddr;
+	u32 reply_cap;
+	int error;
+	s32 status;
+	u32 reply_len;
+	struct pid *pid;
+	kuid_t uid;
+	kgid_t gid;
+};
+
+enum fastipc_role {
+	FASTIPC_ROLE_NONE,
+	FASTIPC_ROLE_ENDPOINT,
+	FASTIPC_ROLE_CLIENT,
+};
+
+/**
+ * struct fastipc_port - state of one open /dev/fastipc file
+ * @mutex: serialises role changes and buffer (un)registration.
+ * @role: an enum fastipc_role; set once, published with release semantics.
+ * @ep: the endpoint this port owns or is connected to (referenced).
+ * @buf_lock: protects @bufs.
+ * @bufs: the registered buffers, each referenced.
+ */
+struct fastipc_port {
+	struct mutex mutex;	/* outermost lock */
+	int role;
+	struct fastipc_endpoint *ep;
+	spinlock_t buf_lock;	/* innermost, never nested */
+	struct fastipc_buf *bufs[FASTIPC_MAX_BUFS];
+};
+
+/* main.c */
+struct fastipc_endpoint *fastipc_port_ep(struct fastipc_port *port, int role);
+struct fastipc_endpoint *fastipc_ep_get_from_fd(int fd);
+
+/* buf.c */
+int fastipc_cmd_buf_register(struct fastipc_port *port, void *arg);
+int fastipc_cmd_buf_unregister(struct fastipc_port *port, void *arg);
+struct fastipc_buf *fastipc_buf_get(struct fastipc_port *port, u32 id);
+void fastipc_buf_put(struct fastipc_buf *buf);
+void fastipc_port_release_bufs(struct fastipc_port *port);
+
+/* endpoint.c */
+int fastipc_cmd_ep_create(struct fastipc_port *port, void *arg);
+int fastipc_cmd_connect(struct fastipc_port *port, void *arg);
+void fastipc_ep_put(struct fastipc_endpoint *ep);
+void fastipc_ep_shutdown(struct fastipc_endpoint *ep);
+__poll_t fastipc_ep_poll(struct fastipc_endpoint *ep, int role, struct file *file,
+			 poll_table *wait);
+
+/* call.c */
+int fastipc_cmd_call(struct fastipc_port *port, void *arg);
+int fastipc_cmd_send(struct fastipc_port *port, void *arg);
+int fastipc_cmd_serve(struct fastipc_port *port, void *arg);
+int fastipc_cmd_forward(struct fastipc_port *port, void *arg);
+void fastipc_slot_free(struct fastipc_endpoint *ep, struct fastipc_slot *slot);
+void fastipc_caller_complete(struct fastipc_caller *call, int error, bool sync);
+
+/* Tokens carry the slot index in their low bits. */
+#define FASTIPC_SLOT_BITS	10
+static_assert(FASTIPC_MAX_SLOTS <= (1U << FASTIPC_SLOT_BITS));
+
+/* copy.c */
+unsigned long fastipc_copy_from_user(void *dst, const void __user *src, unsigned long len);
+int fastipc_copy_init(struct dentry *debugfs_dir);
 
 #endif /* _FASTIPC_H */

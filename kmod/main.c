@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fastipc: the misc device, its file operations and the ioctl dispatch table.
+ *
+ * Locking: port->mutex guards the port's role, which is set once and then
+ * read without the lock through smp_load_acquire(). See fastipc.h for the
+ * order of all locks.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/debugfs.h>
+#include <linux/file.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
@@ -12,35 +18,91 @@
 
 #include "fastipc.h"
 
-#define FASTIPC_FEATURES	0ULL
+static const struct file_operations fastipc_fops;
+static struct dentry *fastipc_debugfs;
 
-static int fastipc_ioc_version(struct fastipc_file *ff, void *arg)
+static int fastipc_cmd_version(struct fastipc_port *port, void *data)
 {
-	struct fastipc_version *ver = arg;
+	struct fastipc_version *arg = data;
 
-	if (ver->flags || ver->abi_version || ver->features ||
-	    ver->reserved[0] || ver->reserved[1])
+	if (arg->flags || arg->reserved[0] || arg->reserved[1])
 		return -EINVAL;
-	ver->abi_version = FASTIPC_ABI_VERSION;
-	ver->features = FASTIPC_FEATURES;
+	arg->abi_version = FASTIPC_ABI_VERSION;
+	arg->features = FASTIPC_F_ALL;
 	return 0;
 }
 
 /*
- * One entry per command: the handler works on a kernel copy of the argument,
- * copied in before and, for out fields, back after the call.
+ * The port's endpoint if the port has @role; else ENOTCONN for a client
+ * command on a port not connected yet, EBADFD for any other mismatch.
+ */
+struct fastipc_endpoint *fastipc_port_ep(struct fastipc_port *port, int role)
+{
+	/* Pairs with the release that publishes port->ep with the role. */
+	int have = smp_load_acquire(&port->role);
+
+	if (have == role)
+		return port->ep;
+	if (have == FASTIPC_ROLE_NONE && role == FASTIPC_ROLE_CLIENT)
+		return ERR_PTR(-ENOTCONN);
+	return ERR_PTR(-EBADFD);
+}
+
+/* The endpoint a fastipc fd is or reaches, with a reference. */
+struct fastipc_endpoint *fastipc_ep_get_from_fd(int fd)
+{
+	struct fastipc_endpoint *ep = ERR_PTR(-EINVAL);
+	struct fastipc_port *port;
+	struct file *file;
+
+	file = fget(fd);
+	if (!file)
+		return ERR_PTR(-EBADF);
+	if (file->f_op == &fastipc_fops) {
+		port = file->private_data;
+		/* Pairs with the release that publishes port->ep with the role. */
+		if (smp_load_acquire(&port->role) != FASTIPC_ROLE_NONE) {
+			ep = port->ep;
+			kref_get(&ep->ref);
+		}
+	}
+	fput(file);
+	return ep;
+}
+
+/*
+ * One entry per command. The handler works on a kernel copy of the whole
+ * struct, which goes back to user space only when the handler succeeds.
  */
 struct fastipc_ioctl_op {
 	unsigned int cmd;
-	int (*fn)(struct fastipc_file *ff, void *arg);
+	int (*fn)(struct fastipc_port *port, void *arg);
 };
 
 static const struct fastipc_ioctl_op fastipc_ops[] = {
-	[_IOC_NR(FASTIPC_IOC_VERSION)] = { FASTIPC_IOC_VERSION, fastipc_ioc_version },
+	[_IOC_NR(FASTIPC_IOC_VERSION)] = { FASTIPC_IOC_VERSION, fastipc_cmd_version },
+	[_IOC_NR(FASTIPC_IOC_BUF_REGISTER)] = { FASTIPC_IOC_BUF_REGISTER,
+						fastipc_cmd_buf_register },
+	[_IOC_NR(FASTIPC_IOC_BUF_UNREGISTER)] = { FASTIPC_IOC_BUF_UNREGISTER,
+						  fastipc_cmd_buf_unregister },
+	[_IOC_NR(FASTIPC_IOC_EP_CREATE)] = { FASTIPC_IOC_EP_CREATE, fastipc_cmd_ep_create },
+	[_IOC_NR(FASTIPC_IOC_CONNECT)] = { FASTIPC_IOC_CONNECT, fastipc_cmd_connect },
+	[_IOC_NR(FASTIPC_IOC_CALL)] = { FASTIPC_IOC_CALL, fastipc_cmd_call },
+	[_IOC_NR(FASTIPC_IOC_SEND)] = { FASTIPC_IOC_SEND, fastipc_cmd_send },
+	[_IOC_NR(FASTIPC_IOC_SERVE)] = { FASTIPC_IOC_SERVE, fastipc_cmd_serve },
+	[_IOC_NR(FASTIPC_IOC_FORWARD)] = { FASTIPC_IOC_FORWARD, fastipc_cmd_forward },
 };
 
 union fastipc_ioctl_buf {
 	struct fastipc_version version;
+	struct fastipc_buf_register buf_register;
+	struct fastipc_buf_unregister buf_unregister;
+	struct fastipc_ep_create ep_create;
+	struct fastipc_connect connect;
+	struct fastipc_call call;
+	struct fastipc_send send;
+	struct fastipc_serve serve;
+	struct fastipc_forward forward;
 };
 
 static long fastipc_ioctl(struct file *file, unsigned int cmd, unsigned long uarg)
@@ -67,21 +129,41 @@ static long fastipc_ioctl(struct file *file, unsigned int cmd, unsigned long uar
 	return 0;
 }
 
+static __poll_t fastipc_poll(struct file *file, poll_table *wait)
+{
+	struct fastipc_port *port = file->private_data;
+	/* Pairs with the release that publishes port->ep with the role. */
+	int role = smp_load_acquire(&port->role);
+
+	if (role == FASTIPC_ROLE_NONE)
+		return 0;
+	return fastipc_ep_poll(port->ep, role, file, wait);
+}
+
 static int fastipc_open(struct inode *inode, struct file *file)
 {
-	struct fastipc_file *ff;
+	struct fastipc_port *port;
 
-	ff = kzalloc(sizeof(*ff), GFP_KERNEL);
-	if (!ff)
+	port = kzalloc(sizeof(*port), GFP_KERNEL_ACCOUNT);
+	if (!port)
 		return -ENOMEM;
-	ff->file = file;
-	file->private_data = ff;
+	mutex_init(&port->mutex);
+	spin_lock_init(&port->buf_lock);
+	file->private_data = port;
 	return 0;
 }
 
 static int fastipc_release(struct inode *inode, struct file *file)
 {
-	kfree(file->private_data);
+	struct fastipc_port *port = file->private_data;
+
+	if (port->role == FASTIPC_ROLE_ENDPOINT)
+		fastipc_ep_shutdown(port->ep);
+	if (port->role != FASTIPC_ROLE_NONE)
+		fastipc_ep_put(port->ep);
+	fastipc_port_release_bufs(port);
+	mutex_destroy(&port->mutex);
+	kfree(port);
 	return 0;
 }
 
@@ -91,6 +173,7 @@ static const struct file_operations fastipc_fops = {
 	.release	= fastipc_release,
 	.unlocked_ioctl	= fastipc_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
+	.poll		= fastipc_poll,
 	.llseek		= noop_llseek,
 };
 
@@ -105,15 +188,26 @@ static int __init fastipc_init(void)
 {
 	int ret;
 
-	ret = misc_register(&fastipc_misc);
+	fastipc_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	ret = fastipc_copy_init(fastipc_debugfs);
 	if (ret)
+		goto out_debugfs;
+	ret = misc_register(&fastipc_misc);
+	if (ret) {
 		pr_err("cannot register /dev/fastipc: %d\n", ret);
+		goto out_debugfs;
+	}
+	return 0;
+
+out_debugfs:
+	debugfs_remove_recursive(fastipc_debugfs);
 	return ret;
 }
 
 static void __exit fastipc_exit(void)
 {
 	misc_deregister(&fastipc_misc);
+	debugfs_remove_recursive(fastipc_debugfs);
 }
 
 module_init(fastipc_init);

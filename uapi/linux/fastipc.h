@@ -2,19 +2,30 @@
 /*
  * fastipc: synchronous local IPC through /dev/fastipc.
  *
- * Every command is an ioctl on an fd of /dev/fastipc, numbered with
- * _IOWR(FASTIPC_IOCTL_MAGIC, nr, struct). Structs have a fixed size, hold
- * only __u8..__u64 fields with no implicit padding, and carry user pointers
- * as __aligned_u64.
+ * Each open of /dev/fastipc is a port. A port becomes either an *endpoint*
+ * (FASTIPC_IOC_EP_CREATE: a server receives calls and one-way messages on it)
+ * or a *client* connected to one endpoint (FASTIPC_IOC_CONNECT: calls and
+ * sends go to that endpoint). Either kind may register buffers of its own
+ * memory (FASTIPC_IOC_BUF_REGISTER); payloads are only ever copied into
+ * registered buffers, once, straight from the sender's memory.
+ *
+ * Every command is _IOWR(FASTIPC_IOCTL_MAGIC, nr, struct). Structs have a fixed
+ * size, hold only __u8..__u64 fields with no implicit padding and carry user
+ * pointers as __aligned_u64. Fields marked "out" are ignored on input.
  *
  * Errors common to every command:
  *  ENOTTY  unknown command.
  *  EINVAL  unknown flag, non-zero reserved field, or a field out of range.
- *  EFAULT  the argument or a pointer inside it is not accessible.
+ *  EFAULT  the argument or a user pointer inside it is not accessible.
+ *  EBADFD  the port's role does not allow the command (a client serving, an
+ *          endpoint calling, ...).
+ *
+ * Each command's own errors are listed with its struct.
  */
 #ifndef _UAPI_LINUX_FASTIPC_H
 #define _UAPI_LINUX_FASTIPC_H
 
+#include <linux/const.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
@@ -22,6 +33,22 @@
 
 /* Bumped only for incompatible changes; additions show up as feature bits. */
 #define FASTIPC_ABI_VERSION	1
+
+/* Named endpoints: 1..FASTIPC_NAME_MAX-1 bytes of [A-Za-z0-9._:-], NUL padded. */
+#define FASTIPC_NAME_MAX	64
+/* Largest request, reply or one-way payload. */
+#define FASTIPC_MAX_PAYLOAD	(16U << 20)
+/* Largest registered buffer, and registered buffers per port. */
+#define FASTIPC_MAX_BUF_LEN	(256U << 20)
+#define FASTIPC_MAX_BUFS	16
+/* Receive slots per endpoint, and how often one call may be forwarded. */
+#define FASTIPC_MAX_SLOTS	1024
+#define FASTIPC_MAX_FORWARDS	8
+
+/* Feature bits reported by FASTIPC_IOC_VERSION. */
+/* Endpoints, calls, reply-and-receive, one-way sends, forward, poll. */
+#define FASTIPC_F_CORE		_BITULL(0)
+#define FASTIPC_F_ALL		FASTIPC_F_CORE
 
 /**
  * struct fastipc_version - FASTIPC_IOC_VERSION
@@ -37,6 +64,296 @@ struct fastipc_version {
 	__aligned_u64 reserved[2];
 };
 
+/**
+ * struct fastipc_buf_register - FASTIPC_IOC_BUF_REGISTER
+ * @flags: must be 0.
+ * @id: out, the buffer's id on this port, 0..FASTIPC_MAX_BUFS-1.
+ * @addr: start of the region, any alignment; must be writable memory.
+ * @len: length of the region, 1..FASTIPC_MAX_BUF_LEN.
+ * @reserved: must be 0.
+ *
+ * Pins the region and maps it for the kernel until FASTIPC_IOC_BUF_UNREGISTER
+ * or the port's release; it is charged to RLIMIT_MEMLOCK of the registering
+ * user (unless CAP_IPC_LOCK), as io_uring charges fixed buffers.
+ *
+ * Errors: ENOSPC all FASTIPC_MAX_BUFS ids in use; ENOMEM over RLIMIT_MEMLOCK
+ * or out of memory; EFAULT the region is not mapped writable.
+ */
+struct fastipc_buf_register {
+	__u32 flags;
+	__u32 id;
+	__aligned_u64 addr;
+	__aligned_u64 len;
+	__aligned_u64 reserved[2];
+};
+
+/**
+ * struct fastipc_buf_unregister - FASTIPC_IOC_BUF_UNREGISTER
+ * @flags: must be 0.
+ * @id: the id FASTIPC_IOC_BUF_REGISTER returned.
+ * @reserved: must be 0.
+ *
+ * Drops the port's use of the buffer. An endpoint's receive pool, and a reply
+ * buffer named by a call in progress, stay pinned until they are done with.
+ *
+ * Errors: ENOENT no such id.
+ */
+struct fastipc_buf_unregister {
+	__u32 flags;
+	__u32 id;
+	__aligned_u64 reserved[2];
+};
+
+/**
+ * struct fastipc_ep_create - FASTIPC_IOC_EP_CREATE
+ * @flags: FASTIPC_EP_NAMED to publish the endpoint under @name.
+ * @mode: for a named endpoint, permission bits like a file's (e.g. 0600,
+ *	0660, 0666): connecting needs the write bit of the class the caller
+ *	falls in (owner, group, other), or CAP_IPC_OWNER. Must be 0 when
+ *	unnamed; no bits beyond 0777.
+ * @name: for a named endpoint, the name, NUL padded. Must be all 0 when unnamed.
+ * @pool_buf: id of the registered buffer holding the receive pool.
+ * @slot_size: bytes per receive slot, 1..FASTIPC_MAX_PAYLOAD; the largest
+ *	request or one-way payload the endpoint accepts.
+ * @pool_offset: where the pool starts in @pool_buf.
+ * @nslots: receive slots, 1..FASTIPC_MAX_SLOTS.
+ * @reserved: must be 0.
+ *
+ * Makes the port an endpoint. Its receive pool is @nslots slots of
+ * @slot_size bytes at @pool_offset in the registered buffer @pool_buf. Each
+ * message arriving takes a free slot at once and the sender copies its
+ * payload straight into it, whether or not a server thread is waiting; the
+ * slot stays the server's until it replies to the call (or releases the
+ * one-way message) through FASTIPC_IOC_SERVE or forwards it. One-way messages
+ * may hold at most half the slots (rounded up), so calls always find room
+ * eventually. A named endpoint is published in the caller's IPC namespace,
+ * owned by the caller's euid and egid, and unpublished when the endpoint's
+ * last fd is closed.
+ *
+ * Errors: EBUSY the port is already an endpoint or a client; ENOENT no such
+ * @pool_buf; EINVAL the pool does not fit in the buffer, or a bad name or mode;
+ * EEXIST the name is taken in this IPC namespace.
+ */
+struct fastipc_ep_create {
+	__u32 flags;
+	__u32 mode;
+	__u8 name[FASTIPC_NAME_MAX];
+	__u32 pool_buf;
+	__u32 slot_size;
+	__aligned_u64 pool_offset;
+	__u32 nslots;
+	__u32 reserved0;
+	__aligned_u64 reserved[2];
+};
+
+#define FASTIPC_EP_NAMED	_BITUL(0)
+#define FASTIPC_EP_ALL		FASTIPC_EP_NAMED
+
+/**
+ * struct fastipc_connect - FASTIPC_IOC_CONNECT
+ * @flags: FASTIPC_CONNECT_FD to connect to the endpoint behind @ep_fd (an
+ *	anonymous endpoint shared by inheritance or SCM_RIGHTS, or any port
+ *	connected to one) instead of looking up @name.
+ * @ep_fd: with FASTIPC_CONNECT_FD, the fd; else must be 0.
+ * @name: without FASTIPC_CONNECT_FD, the endpoint's name in the caller's IPC
+ *	namespace; else must be all 0.
+ * @reserved: must be 0.
+ *
+ * Makes the port a client of the endpoint.
+ *
+ * Errors: EBUSY the port is already an endpoint or a client; ENOENT no
+ * endpoint of that name; EACCES the endpoint's mode denies the caller; EBADF
+ * @ep_fd is not an open fd; EINVAL @ep_fd is not a fastipc port that is or
+ * reaches an endpoint; EPIPE the endpoint is closed.
+ */
+struct fastipc_connect {
+	__u32 flags;
+	__s32 ep_fd;
+	__u8 name[FASTIPC_NAME_MAX];
+	__aligned_u64 reserved[2];
+};
+
+#define FASTIPC_CONNECT_FD	_BITUL(0)
+#define FASTIPC_CONNECT_ALL	FASTIPC_CONNECT_FD
+
+/**
+ * struct fastipc_call - FASTIPC_IOC_CALL
+ * @flags: must be 0.
+ * @opcode: in, the request's opcode, passed through to the server.
+ * @req_addr: in, the request payload in any readable memory of the caller.
+ * @req_len: in, its length, 0..the endpoint's slot size.
+ * @reply_buf: in, id of the caller's registered buffer for the reply.
+ * @reply_offset: in, where in @reply_buf the reply goes.
+ * @reply_cap: in, room for the reply at @reply_offset; must fit the buffer.
+ * @timeout_ns: in, relative timeout, 0 for none.
+ * @status: out, the server's status word.
+ * @reply_len: out, the reply's length.
+ * @reserved: must be 0.
+ *
+ * On a client port: sends a request to the endpoint and waits for its reply.
+ * The request is copied once, from @req_addr into a slot of the endpoint's
+ * receive pool (waiting for a free slot if all are taken); the reply is
+ * copied once, by the replying server, into @reply_buf at @reply_offset.
+ *
+ * Errors: ENOTCONN the port is not connected; EMSGSIZE @req_len exceeds the
+ * endpoint's slot size; ENOENT no such @reply_buf; EPIPE the endpoint closed
+ * before replying; EINTR a signal arrived first (the call is cancelled and
+ * the server's reply, if it comes, gets ECANCELED); ETIMEDOUT the timeout
+ * expired first (cancelled likewise); ELOOP the call was forwarded more than
+ * FASTIPC_MAX_FORWARDS times.
+ */
+struct fastipc_call {
+	__u32 flags;
+	__u32 opcode;
+	__aligned_u64 req_addr;
+	__u32 req_len;
+	__u32 reply_buf;
+	__aligned_u64 reply_offset;
+	__u32 reply_cap;
+	__s32 status;
+	__aligned_u64 timeout_ns;
+	__u32 reply_len;
+	__u32 reserved0;
+	__aligned_u64 reserved[2];
+};
+
+/**
+ * struct fastipc_send - FASTIPC_IOC_SEND
+ * @flags: FASTIPC_SEND_WAIT to wait for room instead of failing with EAGAIN.
+ * @opcode: in, the message's opcode.
+ * @addr: in, the payload in any readable memory of the sender.
+ * @len: in, its length, 0..the endpoint's slot size.
+ * @reserved0: must be 0.
+ * @reserved: must be 0.
+ *
+ * On a client port: delivers a one-way message to the endpoint without
+ * waiting for the server. The payload is copied once into a slot of the
+ * endpoint's pool; messages wait there, in order, until a server thread
+ * receives them. Messages from one sender are received in the order sent.
+ *
+ * Errors: ENOTCONN the port is not connected; EMSGSIZE @len exceeds the slot
+ * size; EAGAIN the endpoint's one-way quota (half its slots) is full; EPIPE
+ * the endpoint is closed; EINTR a signal arrived while waiting for room.
+ */
+struct fastipc_send {
+	__u32 flags;
+	__u32 opcode;
+	__aligned_u64 addr;
+	__u32 len;
+	__u32 reserved0;
+	__aligned_u64 reserved[2];
+};
+
+#define FASTIPC_SEND_WAIT	_BITUL(0)
+#define FASTIPC_SEND_ALL	FASTIPC_SEND_WAIT
+
+/**
+ * struct fastipc_serve - FASTIPC_IOC_SERVE, reply and receive
+ * @flags: FASTIPC_SERVE_REPLY to answer @reply_token first;
+ *	FASTIPC_SERVE_RECV to receive the next message; FASTIPC_SERVE_NONBLOCK
+ *	to fail with EAGAIN rather than wait when nothing is there. At least one
+ *	of REPLY and RECV.
+ * @reply_status: in, the status word the caller gets.
+ * @reply_token: in, the token of the message being answered.
+ * @reply_addr: in, the reply payload in any readable memory of the server.
+ * @reply_len: in, its length; 0 for a one-way message.
+ * @msg_flags: out, FASTIPC_MSG_ONEWAY for a one-way message.
+ * @token: out, the received message's token, for the reply (or the release
+ *	of a one-way message's slot). Each token is answered once.
+ * @offset: out, where the payload is in the pool's registered buffer.
+ * @opcode: out, the message's opcode.
+ * @len: out, the payload's length.
+ * @pid: out, the sender's thread-group id in the server's PID namespace
+ *	(0 if not visible there).
+ * @uid: out, the sender's euid in the server's user namespace (overflowuid
+ *	if unmapped).
+ * @gid: out, the sender's egid likewise.
+ * @reserved0: must be 0.
+ * @reserved: must be 0.
+ *
+ * On an endpoint port. The reply part is done first: the reply is copied
+ * once into the caller's registered reply buffer and the caller woken, and
+ * the token's slot is freed. Then the receive part takes the oldest waiting
+ * message or sleeps until one comes; a message arriving while several server
+ * threads wait goes to the one that went idle last.
+ *
+ * Errors of the reply part (nothing is received): ENOENT @reply_token is not
+ * a message this endpoint's server holds (already answered, forged, or from
+ * another endpoint); EMSGSIZE the reply does not fit the caller's reply room
+ * (the token is still held: reply again); ECANCELED the caller gave up
+ * (signal, timeout, death): the token is consumed, nothing delivered.
+ * Errors of the receive part (the reply, if any, was delivered): EAGAIN
+ * nothing waiting with FASTIPC_SERVE_NONBLOCK; EINTR a signal arrived.
+ */
+struct fastipc_serve {
+	__u32 flags;
+	__s32 reply_status;
+	__aligned_u64 reply_token;
+	__aligned_u64 reply_addr;
+	__u32 reply_len;
+	__u32 msg_flags;
+	__aligned_u64 token;
+	__aligned_u64 offset;
+	__u32 opcode;
+	__u32 len;
+	__u32 pid;
+	__u32 uid;
+	__u32 gid;
+	__u32 reserved0;
+	__aligned_u64 reserved[2];
+};
+
+#define FASTIPC_SERVE_REPLY	_BITUL(0)
+#define FASTIPC_SERVE_RECV	_BITUL(1)
+#define FASTIPC_SERVE_NONBLOCK	_BITUL(2)
+#define FASTIPC_SERVE_ALL	(FASTIPC_SERVE_REPLY | FASTIPC_SERVE_RECV | \
+				 FASTIPC_SERVE_NONBLOCK)
+
+#define FASTIPC_MSG_ONEWAY	_BITUL(0)
+
+/**
+ * struct fastipc_forward - FASTIPC_IOC_FORWARD
+ * @flags: must be 0.
+ * @target_fd: in, a port that is, or is connected to, the target endpoint.
+ * @token: in, the token of a call this endpoint's server holds.
+ * @opcode: in, the forwarded request's opcode.
+ * @addr: in, the new request payload in any readable memory of the server.
+ * @len: in, its length, 0..the target's slot size.
+ * @reserved0: must be 0.
+ * @reserved: must be 0.
+ *
+ * On an endpoint port: hands the call behind @token, with a new request, to
+ * another endpoint (a tail call). The token is consumed; the target's server
+ * replies straight to the original caller.
+ *
+ * Errors: ENOENT @token not held; EINVAL @token is a one-way message, or
+ * @target_fd is not a fastipc port reaching an endpoint; EBADF @target_fd is
+ * not open; EMSGSIZE @len exceeds the target's slot size; EAGAIN the target
+ * has no free slot (the token is still held); ELOOP the call has been
+ * forwarded FASTIPC_MAX_FORWARDS times (the caller gets ELOOP, the token is
+ * consumed); ECANCELED the caller gave up (token consumed); EPIPE the target
+ * is closed (the token is still held).
+ */
+struct fastipc_forward {
+	__u32 flags;
+	__s32 target_fd;
+	__aligned_u64 token;
+	__u32 opcode;
+	__u32 len;
+	__aligned_u64 addr;
+	__u32 reserved0;
+	__u32 reserved1;
+	__aligned_u64 reserved[2];
+};
+
 #define FASTIPC_IOC_VERSION	_IOWR(FASTIPC_IOCTL_MAGIC, 0x00, struct fastipc_version)
+#define FASTIPC_IOC_BUF_REGISTER _IOWR(FASTIPC_IOCTL_MAGIC, 0x01, struct fastipc_buf_register)
+#define FASTIPC_IOC_BUF_UNREGISTER _IOWR(FASTIPC_IOCTL_MAGIC, 0x02, struct fastipc_buf_unregister)
+#define FASTIPC_IOC_EP_CREATE	_IOWR(FASTIPC_IOCTL_MAGIC, 0x03, struct fastipc_ep_create)
+#define FASTIPC_IOC_CONNECT	_IOWR(FASTIPC_IOCTL_MAGIC, 0x04, struct fastipc_connect)
+#define FASTIPC_IOC_CALL	_IOWR(FASTIPC_IOCTL_MAGIC, 0x05, struct fastipc_call)
+#define FASTIPC_IOC_SEND	_IOWR(FASTIPC_IOCTL_MAGIC, 0x06, struct fastipc_send)
+#define FASTIPC_IOC_SERVE	_IOWR(FASTIPC_IOCTL_MAGIC, 0x07, struct fastipc_serve)
+#define FASTIPC_IOC_FORWARD	_IOWR(FASTIPC_IOCTL_MAGIC, 0x08, struct fastipc_forward)
 
 #endif /* _UAPI_LINUX_FASTIPC_H */

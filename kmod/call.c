@@ -1,0 +1,611 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Messages: call, one-way send, reply-and-receive and forward.
+ *
+ * A message takes a free slot of the endpoint's receive pool as it arrives,
+ * and the sender copies its payload straight into the slot, whether or not a
+ * server thread waits: the single copy never depends on timing. The slot is
+ * then handed to the server thread that went idle last (its cache is the
+ * warmest) or queued. The server answers through the slot's token; the reply
+ * is copied once, by the server, into the caller's registered reply buffer.
+ *
+ * Nothing on these paths allocates memory or takes a global lock: the caller
+ * and the waiting server thread live on their own kernel stacks, and every
+ * handover happens under the one endpoint's lock.
+ *
+ * Locking: ep->lock protects slots, queues and the state of attached callers.
+ * A sleeper's wait queue lives on its stack, so the waker wakes it with
+ * ep->lock held and the sleeper retakes ep->lock before it returns. Forward
+ * never holds two endpoint locks: the call is FASTIPC_CALLER_MOVING between
+ * them, and a caller that wants to cancel waits that instant out.
+ */
+#include <linux/hrtimer.h>
+#include <linux/nospec.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
+#include <linux/sched.h>
+#include <linux/user_namespace.h>
+#include <linux/wait_bit.h>
+
+#include "fastipc.h"
+
+/**
+ * struct fastipc_waiter - a server thread waiting in FASTIPC_IOC_SERVE
+ * @node: in ep->idle.
+ * @wq: it sleeps here.
+ * @slot: the message handed to it, under ep->lock.
+ */
+struct fastipc_waiter {
+	struct list_head node;
+	wait_queue_head_t wq;
+	struct fastipc_slot *slot;
+};
+
+static ktime_t fastipc_time_left(ktime_t deadline)
+{
+	if (deadline == KTIME_MAX)
+		return KTIME_MAX;
+	return max_t(ktime_t, ktime_sub(deadline, ktime_get()), 0);
+}
+
+/* Map the wait_event_*_hrtimeout() results to what the caller sees. */
+static int fastipc_wait_errno(int ret)
+{
+	if (ret == -ETIME)
+		return -ETIMEDOUT;
+	if (ret == -ERESTARTSYS)
+		return -EINTR;
+	return ret;
+}
+
+static u8 *fastipc_slot_data(struct fastipc_endpoint *ep, struct fastipc_slot *slot)
+{
+	return ep->pool_base + (size_t)(slot - ep->slots) * ep->slot_size;
+}
+
+static bool fastipc_slot_available(struct fastipc_endpoint *ep, bool oneway)
+{
+	return READ_ONCE(ep->nfree) &&
+	       (!oneway || READ_ONCE(ep->noneway) < ep->max_oneway);
+}
+
+void fastipc_slot_free(struct fastipc_endpoint *ep, struct fastipc_slot *slot)
+	__must_hold(&ep->lock)
+{
+	lockdep_assert_held(&ep->lock);
+	if (slot->oneway)
+		ep->noneway--;
+	put_pid(slot->sender);
+	slot->sender = NULL;
+	slot->call = NULL;
+	slot->token = 0;
+	slot->oneway = false;
+	slot->state = FASTIPC_SLOT_FREE;
+	/* LIFO: the slot freed last is the one still in the cache. */
+	list_add(&slot->node, &ep->free_slots);
+	ep->nfree++;
+	if (wq_has_sleeper(&ep->slot_wq))
+		wake_up(&ep->slot_wq);
+}
+
+/* Finish a call: the caller may return as soon as it retakes ep->lock. */
+void fastipc_caller_complete(struct fastipc_caller *call, int error, bool sync)
+{
+	lockdep_assert_held(&call->ep->lock);
+	call->error = error;
+	WRITE_ONCE(call->state, FASTIPC_CALLER_DONE);
+	if (sync)
+		wake_up_interruptible_sync(&call->wq);
+	else
+		wake_up_interruptible(&call->wq);
+}
+
+/*
+ * Take a free slot of @ep, waiting for one until @deadline if @wait, and copy
+ * the payload into it. Returns the slot in FASTIPC_SLOT_FILLING.
+ */
+static struct fastipc_slot *fastipc_slot_fill(struct fastipc_endpoint *ep, bool oneway,
+					      bool wait, ktime_t deadline,
+					      const void __user *src, u32 len)
+{
+	struct fastipc_slot *slot;
+	int ret;
+
+	spin_lock(&ep->lock);
+	while (!ep->dead && !fastipc_slot_available(ep, oneway)) {
+		spin_unlock(&ep->lock);
+		if (!wait)
+			return ERR_PTR(-EAGAIN);
+		ret = wait_event_interruptible_hrtimeout(ep->slot_wq,
+							 READ_ONCE(ep->dead) ||
+							 fastipc_slot_available(ep, oneway),
+							 fastipc_time_left(deadline));
+		if (ret)
+			return ERR_PTR(fastipc_wait_errno(ret));
+		spin_lock(&ep->lock);
+	}
+	if (ep->dead) {
+		spin_unlock(&ep->lock);
+		return ERR_PTR(-EPIPE);
+	}
+	slot = list_first_entry(&ep->free_slots, struct fastipc_slot, node);
+	list_del(&slot->node);
+	ep->nfree--;
+	slot->state = FASTIPC_SLOT_FILLING;
+	slot->oneway = oneway;
+	if (oneway)
+		ep->noneway++;
+	spin_unlock(&ep->lock);
+
+	if (len && fastipc_copy_from_user(fastipc_slot_data(ep, slot), src, len)) {
+		spin_lock(&ep->lock);
+		fastipc_slot_free(ep, slot);
+		spin_unlock(&ep->lock);
+		return ERR_PTR(-EFAULT);
+	}
+	return slot;
+}
+
+/* Hand a message to the server thread that went idle last, or queue it. */
+static void fastipc_deliver(struct fastipc_endpoint *ep, struct fastipc_slot *slot, bool sync)
+	__must_hold(&ep->lock)
+{
+	struct fastipc_waiter *w;
+
+	w = list_first_entry_or_null(&ep->idle, struct fastipc_waiter, node);
+	if (w) {
+		list_del_init(&w->node);
+		slot->state = FASTIPC_SLOT_HELD;
+		WRITE_ONCE(w->slot, slot);
+		if (sync)
+			wake_up_interruptible_sync(&w->wq);
+		else
+			wake_up_interruptible(&w->wq);
+		return;
+	}
+	slot->state = FASTIPC_SLOT_QUEUED;
+	list_add_tail(&slot->node, &ep->pending);
+	WRITE_ONCE(ep->npending, ep->npending + 1);
+	if (wq_has_sleeper(&ep->poll_wq))
+		wake_up_interruptible_poll(&ep->poll_wq, EPOLLIN | EPOLLRDNORM);
+}
+
+/*
+ * Publish a filled slot as a message from @pid/@uid/@gid, attached to @call
+ * unless one-way. Fails only if the endpoint died meanwhile.
+ */
+static int fastipc_slot_publish(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
+				struct fastipc_caller *call, u32 opcode, u32 len,
+				struct pid *pid, kuid_t uid, kgid_t gid)
+	__must_hold(&ep->lock)
+{
+	lockdep_assert_held(&ep->lock);
+	if (ep->dead) {
+		fastipc_slot_free(ep, slot);
+		return -EPIPE;
+	}
+	slot->call = call;
+	slot->opcode = opcode;
+	slot->len = len;
+	slot->sender = get_pid(pid);
+	slot->uid = uid;
+	slot->gid = gid;
+	slot->token = (++ep->seq << FASTIPC_SLOT_BITS) | (slot - ep->slots);
+	if (call) {
+		WRITE_ONCE(call->ep, ep);
+		call->slot = slot;
+		WRITE_ONCE(call->state, FASTIPC_CALLER_PENDING);
+	}
+	fastipc_deliver(ep, slot, !!call);
+	return 0;
+}
+
+/* The slot a server holds under @token, or NULL. */
+static struct fastipc_slot *fastipc_slot_lookup(struct fastipc_endpoint *ep, u64 token)
+	__must_hold(&ep->lock)
+{
+	u32 idx = token & ((1U << FASTIPC_SLOT_BITS) - 1);
+	struct fastipc_slot *slot;
+
+	if (idx >= ep->nslots)
+		return NULL;
+	slot = &ep->slots[array_index_nospec(idx, ep->nslots)];
+	if (slot->state != FASTIPC_SLOT_HELD || slot->token != token)
+		return NULL;
+	return slot;
+}
+
+/*
+ * After the caller's wait: collect the result, or cancel the call if it is
+ * still attached. A server replying later then finds no caller.
+ */
+static int fastipc_caller_finish(struct fastipc_caller *call, int wait_ret)
+{
+	struct fastipc_endpoint *ep;
+	int ret;
+
+	for (;;) {
+		ep = READ_ONCE(call->ep);
+		spin_lock(&ep->lock);
+		if (call->ep != ep) {
+			spin_unlock(&ep->lock);
+			continue;
+		}
+		switch (call->state) {
+		case FASTIPC_CALLER_DONE:
+			ret = call->error;
+			break;
+		case FASTIPC_CALLER_PENDING:
+			if (call->slot->state == FASTIPC_SLOT_QUEUED) {
+				list_del(&call->slot->node);
+				WRITE_ONCE(ep->npending, ep->npending - 1);
+				fastipc_slot_free(ep, call->slot);
+			} else {
+				call->slot->call = NULL;
+			}
+			call->state = FASTIPC_CALLER_CANCELLED;
+			ret = wait_ret;
+			break;
+		default:
+			/* MOVING: a forward is between two endpoint locks. */
+			spin_unlock(&ep->lock);
+			wait_var_event(&call->state,
+				       READ_ONCE(call->state) != FASTIPC_CALLER_MOVING);
+			continue;
+		}
+		spin_unlock(&ep->lock);
+		return ret;
+	}
+}
+
+int fastipc_cmd_call(struct fastipc_port *port, void *data)
+{
+	struct fastipc_call *arg = data;
+	struct fastipc_caller call = { .state = FASTIPC_CALLER_NEW };
+	struct fastipc_endpoint *ep;
+	struct fastipc_slot *slot;
+	ktime_t deadline = KTIME_MAX;
+	unsigned int i;
+	u64 end;
+	int ret;
+
+	if (arg->flags || arg->reserved0 || arg->reserved[0] || arg->reserved[1])
+		return -EINVAL;
+	ep = fastipc_port_ep(port, FASTIPC_ROLE_CLIENT);
+	if (IS_ERR(ep))
+		return PTR_ERR(ep);
+	if (arg->req_len > ep->slot_size)
+		return -EMSGSIZE;
+	call.reply_buf = fastipc_buf_get(port, arg->reply_buf);
+	if (!call.reply_buf)
+		return -ENOENT;
+	if (check_add_overflow(arg->reply_offset, (u64)arg->reply_cap, &end) ||
+	    end > call.reply_buf->len) {
+		ret = -EINVAL;
+		goto out_put_buf;
+	}
+	if (arg->timeout_ns)
+		deadline = ktime_add_safe(ktime_get(), ns_to_ktime(arg->timeout_ns));
+
+	init_waitqueue_head(&call.wq);
+	call.reply_kaddr = call.reply_buf->kaddr + arg->reply_offset;
+	call.reply_cap = arg->reply_cap;
+	call.pid = task_tgid(current);
+	call.uid = current_euid();
+	call.gid = current_egid();
+	call.ep = ep;
+	call.route[0] = ep;
+	kref_get(&ep->ref);
+
+	slot = fastipc_slot_fill(ep, false, true, deadline,
+				 u64_to_user_ptr(arg->req_addr), arg->req_len);
+	if (IS_ERR(slot)) {
+		ret = PTR_ERR(slot);
+		goto out_put_route;
+	}
+	spin_lock(&ep->lock);
+	ret = fastipc_slot_publish(ep, slot, &call, arg->opcode, arg->req_len,
+				   call.pid, call.uid, call.gid);
+	spin_unlock(&ep->lock);
+	if (ret)
+		goto out_put_route;
+
+	ret = wait_event_interruptible_hrtimeout(call.wq,
+						 READ_ONCE(call.state) == FASTIPC_CALLER_DONE,
+						 fastipc_time_left(deadline));
+	ret = fastipc_caller_finish(&call, fastipc_wait_errno(ret));
+	if (!ret) {
+		arg->status = call.status;
+		arg->reply_len = call.reply_len;
+	}
+out_put_route:
+	for (i = 0; i <= call.hops; i++)
+		fastipc_ep_put(call.route[i]);
+out_put_buf:
+	fastipc_buf_put(call.reply_buf);
+	return ret;
+}
+
+int fastipc_cmd_send(struct fastipc_port *port, void *data)
+{
+	struct fastipc_send *arg = data;
+	struct fastipc_endpoint *ep;
+	struct fastipc_slot *slot;
+	int ret;
+
+	if (arg->flags & ~FASTIPC_SEND_ALL || arg->reserved0 || arg->reserved[0] ||
+	    arg->reserved[1])
+		return -EINVAL;
+	ep = fastipc_port_ep(port, FASTIPC_ROLE_CLIENT);
+	if (IS_ERR(ep))
+		return PTR_ERR(ep);
+	if (arg->len > ep->slot_size)
+		return -EMSGSIZE;
+
+	slot = fastipc_slot_fill(ep, true, arg->flags & FASTIPC_SEND_WAIT, KTIME_MAX,
+				 u64_to_user_ptr(arg->addr), arg->len);
+	if (IS_ERR(slot))
+		return PTR_ERR(slot);
+	spin_lock(&ep->lock);
+	ret = fastipc_slot_publish(ep, slot, NULL, arg->opcode, arg->len,
+				   task_tgid(current), current_euid(), current_egid());
+	spin_unlock(&ep->lock);
+	return ret;
+}
+
+/* The reply half of FASTIPC_IOC_SERVE. */
+static int fastipc_reply(struct fastipc_endpoint *ep, const struct fastipc_serve *arg, bool sync)
+{
+	struct fastipc_caller *call;
+	struct fastipc_slot *slot;
+	struct fastipc_buf *buf;
+	unsigned long left;
+	u8 *dst;
+	int ret;
+
+	spin_lock(&ep->lock);
+	slot = fastipc_slot_lookup(ep, arg->reply_token);
+	if (!slot) {
+		ret = -ENOENT;
+		goto out_unlock;
+	}
+	call = slot->call;
+	if (slot->oneway || !call) {
+		ret = slot->oneway ? 0 : -ECANCELED;
+		if (slot->oneway && arg->reply_len)
+			ret = -EINVAL;
+		else
+			fastipc_slot_free(ep, slot);
+		goto out_unlock;
+	}
+	if (arg->reply_len > call->reply_cap) {
+		ret = -EMSGSIZE;
+		goto out_unlock;
+	}
+	if (!arg->reply_len) {
+		call->status = arg->reply_status;
+		call->reply_len = 0;
+		fastipc_caller_complete(call, 0, sync);
+		fastipc_slot_free(ep, slot);
+		ret = 0;
+		goto out_unlock;
+	}
+
+	/*
+	 * Copy outside the lock, into the caller's buffer, which our own
+	 * reference keeps mapped even if the caller gives up meanwhile.
+	 */
+	slot->state = FASTIPC_SLOT_BUSY;
+	buf = call->reply_buf;
+	kref_get(&buf->ref);
+	dst = call->reply_kaddr;
+	spin_unlock(&ep->lock);
+
+	left = fastipc_copy_from_user(dst, u64_to_user_ptr(arg->reply_addr), arg->reply_len);
+
+	spin_lock(&ep->lock);
+	call = slot->call;
+	if (left) {
+		slot->state = FASTIPC_SLOT_HELD;
+		ret = -EFAULT;
+	} else if (!call) {
+		fastipc_slot_free(ep, slot);
+		ret = -ECANCELED;
+	} else {
+		call->status = arg->reply_status;
+		call->reply_len = arg->reply_len;
+		fastipc_caller_complete(call, 0, sync);
+		fastipc_slot_free(ep, slot);
+		ret = 0;
+	}
+	spin_unlock(&ep->lock);
+	fastipc_buf_put(buf);
+	return ret;
+
+out_unlock:
+	spin_unlock(&ep->lock);
+	return ret;
+}
+
+/* Fill the receive half of @arg from a slot just taken by this thread. */
+static void fastipc_received(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
+			     struct fastipc_serve *arg)
+	__must_hold(&ep->lock)
+{
+	arg->msg_flags = slot->oneway ? FASTIPC_MSG_ONEWAY : 0;
+	arg->token = slot->token;
+	arg->offset = fastipc_slot_data(ep, slot) - ep->pool->kaddr;
+	arg->opcode = slot->opcode;
+	arg->len = slot->len;
+	arg->pid = pid_nr_ns(slot->sender, task_active_pid_ns(current));
+	arg->uid = from_kuid_munged(current_user_ns(), slot->uid);
+	arg->gid = from_kgid_munged(current_user_ns(), slot->gid);
+}
+
+/* The receive half of FASTIPC_IOC_SERVE. */
+static int fastipc_receive(struct fastipc_endpoint *ep, struct fastipc_serve *arg, bool nonblock)
+{
+	struct fastipc_waiter w = { .slot = NULL };
+	struct fastipc_slot *slot;
+	int ret;
+
+	spin_lock(&ep->lock);
+	slot = list_first_entry_or_null(&ep->pending, struct fastipc_slot, node);
+	if (slot) {
+		list_del(&slot->node);
+		WRITE_ONCE(ep->npending, ep->npending - 1);
+		slot->state = FASTIPC_SLOT_HELD;
+	}
+	if (!slot && nonblock) {
+		spin_unlock(&ep->lock);
+		return -EAGAIN;
+	}
+	if (!slot) {
+		init_waitqueue_head(&w.wq);
+		list_add(&w.node, &ep->idle);
+		spin_unlock(&ep->lock);
+		ret = wait_event_interruptible(w.wq, READ_ONCE(w.slot));
+		spin_lock(&ep->lock);
+		/* A message handed over wins over a signal: nothing is lost. */
+		slot = w.slot;
+		if (!slot) {
+			list_del(&w.node);
+			spin_unlock(&ep->lock);
+			return fastipc_wait_errno(ret);
+		}
+	}
+	fastipc_received(ep, slot, arg);
+	spin_unlock(&ep->lock);
+	return 0;
+}
+
+int fastipc_cmd_serve(struct fastipc_port *port, void *data)
+{
+	struct fastipc_serve *arg = data;
+	bool reply = arg->flags & FASTIPC_SERVE_REPLY;
+	bool recv = arg->flags & FASTIPC_SERVE_RECV;
+	struct fastipc_endpoint *ep;
+	int ret;
+
+	if (arg->flags & ~FASTIPC_SERVE_ALL || !(reply || recv) || arg->reserved0 ||
+	    arg->reserved[0] || arg->reserved[1])
+		return -EINVAL;
+	if (!reply && (arg->reply_status || arg->reply_token || arg->reply_addr ||
+		       arg->reply_len))
+		return -EINVAL;
+	ep = fastipc_port_ep(port, FASTIPC_ROLE_ENDPOINT);
+	if (IS_ERR(ep))
+		return PTR_ERR(ep);
+
+	if (reply) {
+		ret = fastipc_reply(ep, arg, recv);
+		if (ret)
+			return ret;
+	}
+	arg->msg_flags = 0;
+	arg->token = 0;
+	arg->offset = 0;
+	arg->opcode = 0;
+	arg->len = 0;
+	arg->pid = 0;
+	arg->uid = 0;
+	arg->gid = 0;
+	if (!recv)
+		return 0;
+	return fastipc_receive(ep, arg, arg->flags & FASTIPC_SERVE_NONBLOCK);
+}
+
+/*
+ * Claim the call behind @token for forwarding: on success the slot is BUSY
+ * and the caller attached to it has hops to spare.
+ */
+static struct fastipc_slot *fastipc_forward_claim(struct fastipc_endpoint *ep, u64 token)
+{
+	struct fastipc_slot *slot;
+	int ret = 0;
+
+	spin_lock(&ep->lock);
+	slot = fastipc_slot_lookup(ep, token);
+	if (!slot) {
+		ret = -ENOENT;
+	} else if (slot->oneway) {
+		ret = -EINVAL;
+	} else if (!slot->call) {
+		fastipc_slot_free(ep, slot);
+		ret = -ECANCELED;
+	} else if (slot->call->hops == FASTIPC_MAX_FORWARDS) {
+		fastipc_caller_complete(slot->call, -ELOOP, false);
+		fastipc_slot_free(ep, slot);
+		ret = -ELOOP;
+	} else {
+		slot->state = FASTIPC_SLOT_BUSY;
+	}
+	spin_unlock(&ep->lock);
+	return ret ? ERR_PTR(ret) : slot;
+}
+
+int fastipc_cmd_forward(struct fastipc_port *port, void *data)
+{
+	struct fastipc_forward *arg = data;
+	struct fastipc_endpoint *ep, *target;
+	struct fastipc_slot *slot, *tslot;
+	struct fastipc_caller *call;
+	int ret;
+
+	if (arg->flags || arg->reserved0 || arg->reserved1 || arg->reserved[0] ||
+	    arg->reserved[1])
+		return -EINVAL;
+	ep = fastipc_port_ep(port, FASTIPC_ROLE_ENDPOINT);
+	if (IS_ERR(ep))
+		return PTR_ERR(ep);
+	target = fastipc_ep_get_from_fd(arg->target_fd);
+	if (IS_ERR(target))
+		return PTR_ERR(target);
+	ret = -EMSGSIZE;
+	if (arg->len > target->slot_size)
+		goto out_put_target;
+
+	slot = fastipc_forward_claim(ep, arg->token);
+	if (IS_ERR(slot)) {
+		ret = PTR_ERR(slot);
+		goto out_put_target;
+	}
+	tslot = fastipc_slot_fill(target, false, false, KTIME_MAX,
+				  u64_to_user_ptr(arg->addr), arg->len);
+	if (IS_ERR(tslot)) {
+		spin_lock(&ep->lock);
+		slot->state = FASTIPC_SLOT_HELD;
+		spin_unlock(&ep->lock);
+		ret = PTR_ERR(tslot);
+		goto out_put_target;
+	}
+
+	/* Detach the call from this endpoint... */
+	spin_lock(&ep->lock);
+	call = slot->call;
+	if (call)
+		WRITE_ONCE(call->state, FASTIPC_CALLER_MOVING);
+	fastipc_slot_free(ep, slot);
+	spin_unlock(&ep->lock);
+	if (!call) {
+		spin_lock(&target->lock);
+		fastipc_slot_free(target, tslot);
+		spin_unlock(&target->lock);
+		ret = -ECANCELED;
+		goto out_put_target;
+	}
+
+	/* ...and attach it to the target, which keeps our reference. */
+	spin_lock(&target->lock);
+	call->route[++call->hops] = target;
+	if (fastipc_slot_publish(target, tslot, call, arg->opcode, arg->len,
+				 call->pid, call->uid, call->gid))
+		fastipc_caller_complete(call, -EPIPE, false);
+	spin_unlock(&target->lock);
+	wake_up_var(&call->state);
+	return 0;
+
+out_put_target:
+	fastipc_ep_put(target);
+	return ret;
+}

@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The hybrid copy: every payload byte crosses from the sender's memory into
+ * a registered buffer through fastipc_copy_from_user(), which picks one of
+ * four routines by size:
+ *
+ *   unrolled        8-byte loads and stores, 32 bytes a turn: no set-up cost,
+ *                   so it wins for small payloads (EROS's observation).
+ *   copy_from_user  the kernel's own routine (rep movsb on ERMS/FSRM CPUs).
+ *   movsq           rep movsq, which some CPUs (and emulators) run far faster
+ *                   than rep movsb.
+ *   nontemporal     streaming stores that bypass the cache, for payloads too
+ *                   big to stay in this CPU's share of the last-level cache.
+ *
+ * Which is fastest differs by CPU, so at load the module times each routine
+ * on sizes from 64 B to 4 MiB, from a user mapping into a vmalloc buffer as
+ * a real payload travels, and keeps the best time of five runs. From those:
+ * the bulk routine is the faster of copy_from_user and movsq at 64 KiB; the
+ * unrolled copy takes every size up to the last one where it beats the bulk
+ * routine; the non-temporal copy takes every size from the first one, above
+ * the LLC share, where it beats the bulk routine for that size and all larger
+ * ones. Each choice is a read-only module parameter, and may be given at load
+ * instead of measured. debugfs fastipc/copy_calibration shows the table.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cpumask.h>
+#include <linux/debugfs.h>
+#include <linux/instrumented.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/module.h>
+#include <linux/sched/mm.h>
+#include <linux/seq_file.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+#include <asm/asm.h>
+
+#include "compat.h"
+#include "fastipc.h"
+
+enum fastipc_copy_routine {
+	FASTIPC_COPY_UNROLLED,
+	FASTIPC_COPY_KERNEL,
+	FASTIPC_COPY_MOVSQ,
+	FASTIPC_COPY_NT,
+	FASTIPC_COPY_NR,
+};
+
+static const char * const fastipc_copy_names[FASTIPC_COPY_NR] = {
+	"unrolled", "copy_from_user", "movsq", "nontemporal",
+};
+
+static int copy_small_max = -1;
+module_param(copy_small_max, int, 0444);
+MODULE_PARM_DESC(copy_small_max,
+		 "payloads up to this many bytes use the unrolled copy (-1: measure at load)");
+
+static int copy_bulk = -1;
+module_param(copy_bulk, int, 0444);
+MODULE_PARM_DESC(copy_bulk,
+		 "routine for other payloads: 1 copy_from_user, 2 movsq (-1: measure at load)");
+
+static int copy_nt_min = -1;
+module_param(copy_nt_min, int, 0444);
+MODULE_PARM_DESC(copy_nt_min,
+		 "payloads from this many bytes use non-temporal stores, 0 never (-1: measure at load)");
+
+/*
+ * noinline: GCC's partial inlining would otherwise move the part after
+ * user_access_begin() into a separate function, called with UACCESS enabled.
+ */
+static noinline unsigned long fastipc_copy_unrolled(void *dst, const void __user *src,
+						    unsigned long len)
+{
+	const u8 __user *s = src;
+	u8 *d = dst;
+
+	if (!user_access_begin(src, len))
+		return len;
+	for (; len >= 32; len -= 32, s += 32, d += 32) {
+		u64 a, b, c, e;
+
+		unsafe_get_user(a, (const u64 __user *)s, fault);
+		unsafe_get_user(b, (const u64 __user *)(s + 8), fault);
+		unsafe_get_user(c, (const u64 __user *)(s + 16), fault);
+		unsafe_get_user(e, (const u64 __user *)(s + 24), fault);
+		memcpy(d, &a, 8);
+		memcpy(d + 8, &b, 8);
+		memcpy(d + 16, &c, 8);
+		memcpy(d + 24, &e, 8);
+	}
+	for (; len >= 8; len -= 8, s += 8, d += 8) {
+		u64 a;
+
+		unsafe_get_user(a, (const u64 __user *)s, fault);
+		memcpy(d, &a, 8);
+	}
+	for (; len; len--, s++, d++)
+		unsafe_get_user(*d, s, fault);
+	user_access_end();
+	return 0;
+fault:
+	user_access_end();
+	return len;
+}
+
+static unsigned long fastipc_copy_kernel(void *dst, const void __user *src, unsigned long len)
+{
+	return copy_from_user(dst, src, len);
+}
+
+static noinline unsigned long fastipc_copy_movsq(void *dst, const void __user *src,
+						 unsigned long len)
+{
+	unsigned long qwords = len >> 3;
+	unsigned long s = (unsigned long)src;
+	u8 *d = dst;
+
+	instrument_write(dst, len);
+	if (!user_access_begin(src, len))
+		return len;
+	asm volatile("1:	rep movsq\n"
+		     "2:\n"
+		     _ASM_EXTABLE_UA(1b, 2b)
+		     : "+c" (qwords), "+D" (d), "+S" (s)
+		     : : "memory");
+	if (qwords)
+		goto fault;
+	for (len &= 7; len; len--, s++, d++)
+		unsafe_get_user(*d, (const u8 __user *)s, fault);
+	user_access_end();
+	return 0;
+fault:
+	user_access_end();
+	return len;
+}
+
+static unsigned long fastipc_copy_nt(void *dst, const void __user *src, unsigned long len)
+{
+	if (!access_ok(src, len))
+		return len;
+	return fastipc_copy_from_user_nt(dst, src, len);
+}
+
+typedef unsigned long (*fastipc_copy_fn)(void *dst, const void __user *src, unsigned long len);
+
+static const fastipc_copy_fn fastipc_copy_fns[FASTIPC_COPY_NR] = {
+	[FASTIPC_COPY_UNROLLED] = fastipc_copy_unrolled,
+	[FASTIPC_COPY_KERNEL] = fastipc_copy_kernel,
+	[FASTIPC_COPY_MOVSQ] = fastipc_copy_movsq,
+	[FASTIPC_COPY_NT] = fastipc_copy_nt,
+};
+
+/**
+ * fastipc_copy_from_user() - copy a payload with the routine chosen for its size
+ * @dst: kernel destination, in a registered buffer
+ * @src: the sender's memory
+ * @len: bytes to copy
+ *
+ * Return: the number of bytes not copied, 0 on success.
+ */
+unsigned long fastipc_copy_from_user(void *dst, const void __user *src, unsigned long len)
+{
+	if (len <= (unsigned int)copy_small_max)
+		return fastipc_copy_unrolled(dst, src, len);
+	if (copy_nt_min && len >= (unsigned int)copy_nt_min)
+		return fastipc_copy_nt(dst, src, len);
+	if (copy_bulk == FASTIPC_COPY_MOVSQ)
+		return fastipc_copy_movsq(dst, src, len);
+	return copy_from_user(dst, src, len);
+}
+
+static const u32 fastipc_cal_sizes[] = {
+	64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304,
+};
+
+#define FASTIPC_CAL_MAX		4194304
+#define FASTIPC_CAL_BULK_SIZE	5	/* 64 KiB decides the bulk routine */
+#define FASTIPC_CAL_RUNS	5
+
+static u64 fastipc_cal_ns[ARRAY_SIZE(fastipc_cal_sizes)][FASTIPC_COPY_NR];
+static bool fastipc_calibrated;
+
+/* Best time of several runs for one copy of @size bytes, in ns. */
+static u64 fastipc_time_copy(int routine, void *dst, const void __user *src, u32 size)
+{
+	unsigned int iters = max(1U, (256U << 10) / size);
+	u64 best = U64_MAX;
+	unsigned int run, i;
+	u64 start;
+
+	for (run = 0; run < FASTIPC_CAL_RUNS; run++) {
+		start = ktime_get_ns();
+		for (i = 0; i < iters; i++)
+			if (fastipc_copy_fns[routine](dst, src, size))
+				return U64_MAX;
+		best = min(best, div_u64(ktime_get_ns() - start, iters));
+		cond_resched();
+	}
+	return best;
+}
+
+static int fastipc_measure(void)
+{
+	unsigned long uaddr;
+	void *dst;
+	int ret = 0;
+	int s, r;
+
+	/* Module init runs in insmod's context, whose mm gives us user memory. */
+	if (!current->mm)
+		return -EOPNOTSUPP;
+	dst = vmalloc(FASTIPC_CAL_MAX);
+	if (!dst)
+		return -ENOMEM;
+	uaddr = vm_mmap(NULL, 0, FASTIPC_CAL_MAX, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	if (IS_ERR_VALUE(uaddr)) {
+		ret = (int)uaddr;
+		goto out_free;
+	}
+	if (clear_user((void __user *)uaddr, FASTIPC_CAL_MAX)) {
+		ret = -EFAULT;
+		goto out_unmap;
+	}
+	for (s = 0; s < ARRAY_SIZE(fastipc_cal_sizes); s++)
+		for (r = 0; r < FASTIPC_COPY_NR; r++)
+			fastipc_cal_ns[s][r] = fastipc_time_copy(r, dst, (void __user *)uaddr,
+								 fastipc_cal_sizes[s]);
+out_unmap:
+	vm_munmap(uaddr, FASTIPC_CAL_MAX);
+out_free:
+	vfree(dst);
+	return ret;
+}
+
+/* This CPU's share of the last-level cache, in bytes (at least 256 KiB). */
+static u32 fastipc_llc_share(void)
+{
+	int kib = boot_cpu_data.x86_cache_size;
+
+	return max_t(u32, kib > 0 ? (u32)kib * 1024 / num_online_cpus() : 0, 256U << 10);
+}
+
+static void fastipc_choose(void)
+{
+	const u64 (*ns)[FASTIPC_COPY_NR] = fastipc_cal_ns;
+	u32 llc = fastipc_llc_share();
+	int s, bulk;
+
+	if (copy_bulk != FASTIPC_COPY_KERNEL && copy_bulk != FASTIPC_COPY_MOVSQ)
+		copy_bulk = ns[FASTIPC_CAL_BULK_SIZE][FASTIPC_COPY_MOVSQ] <
+			    ns[FASTIPC_CAL_BULK_SIZE][FASTIPC_COPY_KERNEL] ?
+			    FASTIPC_COPY_MOVSQ : FASTIPC_COPY_KERNEL;
+	bulk = copy_bulk;
+
+	if (copy_small_max < 0) {
+		copy_small_max = 0;
+		for (s = 0; s < ARRAY_SIZE(fastipc_cal_sizes); s++) {
+			if (ns[s][FASTIPC_COPY_UNROLLED] >= ns[s][bulk])
+				break;
+			copy_small_max = fastipc_cal_sizes[s];
+		}
+	}
+
+	if (copy_nt_min < 0) {
+		copy_nt_min = 0;
+		for (s = ARRAY_SIZE(fastipc_cal_sizes) - 1; s >= 0; s--) {
+			if (fastipc_cal_sizes[s] <= llc || ns[s][FASTIPC_COPY_NT] >= ns[s][bulk])
+				break;
+			copy_nt_min = fastipc_cal_sizes[s];
+		}
+	}
+}
+
+static int fastipc_copy_cal_show(struct seq_file *m, void *unused)
+{
+	int s, r;
+
+	seq_printf(m, "chosen: unrolled <= %d, bulk %s, nontemporal >= %d (0: never)\n",
+		   copy_small_max, fastipc_copy_names[copy_bulk], copy_nt_min);
+	if (!fastipc_calibrated)
+		return 0;
+	seq_printf(m, "%10s", "bytes");
+	for (r = 0; r < FASTIPC_COPY_NR; r++)
+		seq_printf(m, " %15s", fastipc_copy_names[r]);
+	seq_puts(m, "   (best ns per copy)\n");
+	for (s = 0; s < ARRAY_SIZE(fastipc_cal_sizes); s++) {
+		seq_printf(m, "%10u", fastipc_cal_sizes[s]);
+		for (r = 0; r < FASTIPC_COPY_NR; r++)
+			seq_printf(m, " %15llu", fastipc_cal_ns[s][r]);
+		seq_putc(m, '\n');
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(fastipc_copy_cal);
+
+int fastipc_copy_init(struct dentry *debugfs_dir)
+{
+	bool given = copy_small_max >= 0 &&
+		     (copy_bulk == FASTIPC_COPY_KERNEL || copy_bulk == FASTIPC_COPY_MOVSQ) &&
+		     copy_nt_min >= 0;
+	int ret;
+
+	if (!given) {
+		ret = fastipc_measure();
+		fastipc_calibrated = !ret;
+		if (ret)
+			pr_warn("copy calibration failed (%d); using the kernel's copy\n", ret);
+		fastipc_choose();
+	}
+	pr_info("copy: unrolled up to %d bytes, then %s; non-temporal from %d bytes (0: never)\n",
+		copy_small_max, fastipc_copy_names[copy_bulk], copy_nt_min);
+	debugfs_create_file("copy_calibration", 0444, debugfs_dir, NULL, &fastipc_copy_cal_fops);
+	return 0;
+}
