@@ -88,6 +88,11 @@ void fastipc_slot_free(struct fastipc_endpoint *ep, struct fastipc_slot *slot)
 		wake_up(&ep->slot_wq);
 }
 
+static bool fastipc_caller_done(struct fastipc_caller *call)
+{
+	return READ_ONCE(call->state) == FASTIPC_CALLER_DONE;
+}
+
 /* Finish a call: the caller may return as soon as it retakes ep->lock. */
 void fastipc_caller_complete(struct fastipc_caller *call, int error, bool sync)
 {
@@ -310,9 +315,12 @@ int fastipc_cmd_call(struct fastipc_port *port, void *data)
 	if (ret)
 		goto out_put_route;
 
-	ret = wait_event_interruptible_hrtimeout(call.wq,
-						 READ_ONCE(call.state) == FASTIPC_CALLER_DONE,
-						 fastipc_time_left(deadline));
+	/* Most calls have no timeout: spare them the hrtimer sleeper. */
+	if (deadline == KTIME_MAX)
+		ret = wait_event_interruptible(call.wq, fastipc_caller_done(&call));
+	else
+		ret = wait_event_interruptible_hrtimeout(call.wq, fastipc_caller_done(&call),
+							 fastipc_time_left(deadline));
 	ret = fastipc_caller_finish(&call, fastipc_wait_errno(ret));
 	if (!ret) {
 		arg->status = call.status;
@@ -378,7 +386,7 @@ static int fastipc_reply(struct fastipc_endpoint *ep, const struct fastipc_serve
 			fastipc_slot_free(ep, slot);
 		goto out_unlock;
 	}
-	if (arg->reply_len > call->reply_cap) {
+	if (arg->reply_len > call->reply_cap || arg->reply_len > FASTIPC_MAX_PAYLOAD) {
 		ret = -EMSGSIZE;
 		goto out_unlock;
 	}
@@ -598,6 +606,7 @@ int fastipc_cmd_forward(struct fastipc_port *port, void *data)
 	/* ...and attach it to the target, which keeps our reference. */
 	spin_lock(&target->lock);
 	call->route[++call->hops] = target;
+	WRITE_ONCE(call->ep, target);
 	if (fastipc_slot_publish(target, tslot, call, arg->opcode, arg->len,
 				 call->pid, call->uid, call->gid))
 		fastipc_caller_complete(call, -EPIPE, false);

@@ -16,8 +16,9 @@
  * on sizes from 64 B to 4 MiB, from a user mapping into a vmalloc buffer as
  * a real payload travels, and keeps the best time of five runs. From those:
  * the bulk routine is the faster of copy_from_user and movsq at 64 KiB; the
- * unrolled copy takes every size up to the last one where it beats the bulk
- * routine; the non-temporal copy takes every size from the first one, above
+ * unrolled copy takes the sizes from 64 B up to the first one where it no
+ * longer beats the bulk routine; the non-temporal copy takes every size from
+ * the first one, above
  * the LLC share, where it beats the bulk routine for that size and all larger
  * ones. Each choice is a read-only module parameter, and may be given at load
  * instead of measured. debugfs fastipc/copy_calibration shows the table.

@@ -19,7 +19,7 @@
  *                        state of every call attached to one of its slots
  *   port->buf_lock       the port's buffer table, taken alone
  * Wait queue locks nest inside ep->lock. No two ep->locks are ever held at
- * once: forward moves a call between endpoints through FASTIPC_CALL_MOVING.
+ * once: forward moves a call between endpoints through FASTIPC_CALLER_MOVING.
  */
 #ifndef _FASTIPC_H
 #define _FASTIPC_H

@@ -73,8 +73,8 @@ struct fastipc_version {
  * @reserved: must be 0.
  *
  * Pins the region and maps it for the kernel until FASTIPC_IOC_BUF_UNREGISTER
- * or the port's release; it is charged to RLIMIT_MEMLOCK of the registering
- * user (unless CAP_IPC_LOCK), as io_uring charges fixed buffers.
+ * or the port's release; the pages count as the registering process's locked
+ * memory, limited by its RLIMIT_MEMLOCK unless it has CAP_IPC_LOCK.
  *
  * Errors: ENOSPC all FASTIPC_MAX_BUFS ids in use; ENOMEM over RLIMIT_MEMLOCK
  * or out of memory; EFAULT the region is not mapped writable.
@@ -232,8 +232,9 @@ struct fastipc_call {
  * receives them. Messages from one sender are received in the order sent.
  *
  * Errors: ENOTCONN the port is not connected; EMSGSIZE @len exceeds the slot
- * size; EAGAIN the endpoint's one-way quota (half its slots) is full; EPIPE
- * the endpoint is closed; EINTR a signal arrived while waiting for room.
+ * size; EAGAIN no room: the endpoint's one-way quota (half its slots) is full,
+ * or every slot is taken; EPIPE the endpoint is closed; EINTR a signal arrived
+ * while waiting for room.
  */
 struct fastipc_send {
 	__u32 flags;
@@ -278,10 +279,14 @@ struct fastipc_send {
  * threads wait goes to the one that went idle last.
  *
  * Errors of the reply part (nothing is received): ENOENT @reply_token is not
- * a message this endpoint's server holds (already answered, forged, or from
- * another endpoint); EMSGSIZE the reply does not fit the caller's reply room
- * (the token is still held: reply again); ECANCELED the caller gave up
- * (signal, timeout, death): the token is consumed, nothing delivered.
+ * a message this endpoint's server holds (already answered, forged, from
+ * another endpoint, or being answered or forwarded by another thread right
+ * now); EMSGSIZE the reply does not fit the caller's reply room or exceeds
+ * FASTIPC_MAX_PAYLOAD (the token is still held: reply again); EINVAL a
+ * non-empty reply to a one-way message (token still held); EFAULT @reply_addr
+ * is not readable (token still held; the caller's reply room may hold part of
+ * the bytes); ECANCELED the caller gave up (signal, timeout, death): the token
+ * is consumed, nothing delivered.
  * Errors of the receive part (the reply, if any, was delivered): EAGAIN
  * nothing waiting with FASTIPC_SERVE_NONBLOCK; EINTR a signal arrived.
  */
@@ -332,7 +337,8 @@ struct fastipc_serve {
  * has no free slot (the token is still held); ELOOP the call has been
  * forwarded FASTIPC_MAX_FORWARDS times (the caller gets ELOOP, the token is
  * consumed); ECANCELED the caller gave up (token consumed); EPIPE the target
- * is closed (the token is still held).
+ * is closed (the token is still held). If the target closes after the
+ * payload is in its slot, FORWARD succeeds and the caller gets EPIPE.
  */
 struct fastipc_forward {
 	__u32 flags;
