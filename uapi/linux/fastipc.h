@@ -258,6 +258,7 @@ struct fastipc_send {
  * @reply_token: in, the token of the message being answered.
  * @reply_addr: in, the reply payload in any readable memory of the server.
  * @reply_len: in, its length; 0 for a one-way message.
+ *	Without FASTIPC_SERVE_REPLY the four reply fields must be 0.
  * @msg_flags: out, FASTIPC_MSG_ONEWAY for a one-way message.
  * @token: out, the received message's token, for the reply (or the release
  *	of a one-way message's slot). Each token is answered once.

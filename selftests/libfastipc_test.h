@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared by the libfastipc tests: a test service with one handler per
+ * behaviour a test needs, and the set-up of a server and a client that reach
+ * each other either through the device or by the short circuit.
+ */
+#ifndef LIBFASTIPC_TEST_H
+#define LIBFASTIPC_TEST_H
+
+#include "fastipc_util.h"
+
+#include <libfastipc.h>
+
+#define LT_SLOT		1024
+#define LT_NSLOTS	8
+#define LT_REPLY	2048
+
+enum {
+	OP_ECHO = 1,	/* reply: the request */
+	OP_INFO,	/* reply: struct lt_info about the call */
+	OP_BLOCK,	/* says so on st->entered, waits on st->release, replies "done" */
+	OP_NOTE,	/* one-way: records the u32 payload, counts on st->notes */
+	OP_SIZED,	/* request: a u32 n; reply: n pattern bytes, even past the room */
+	OP_STOP,	/* stops the server */
+	OP_NEST,	/* echoes the request through st->next, status +1 */
+	OP_STATUS,	/* status: the request's s32 */
+};
+
+/* What OP_INFO reports about the call it answers. */
+struct lt_info {
+	pid_t tid;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	uint32_t flags;
+	uint32_t len;
+	uint64_t data;
+	uint64_t reply;
+	uint32_t reply_cap;
+	uint32_t pad;
+};
+
+#define LT_MAX_NOTES	64
+
+struct lt_state {
+	int entered;			/* eventfd */
+	int release;			/* eventfd, semaphore */
+	int notes;			/* eventfd */
+	uint32_t note[LT_MAX_NOTES];	/* payloads of OP_NOTE, in arrival order */
+	unsigned int nnotes;		/* atomic */
+	pid_t note_tid;			/* the thread that handled the last one */
+	struct fastipc_client *next;	/* OP_NEST's next hop */
+	int nest_ret;			/* what OP_NEST's call returned */
+};
+
+static int32_t lt_handle(struct fastipc_server *srv, struct fastipc_msg *msg, void *arg)
+{
+	struct lt_state *st = arg;
+	struct fastipc_reply rep;
+	struct lt_info info;
+	uint32_t n = 0;
+	int32_t s = 0;
+	eventfd_t v;
+
+	switch (msg->opcode) {
+	case OP_ECHO:
+		if (msg->len > msg->reply_cap)
+			return -EMSGSIZE;
+		memcpy(msg->reply, msg->data, msg->len);
+		msg->reply_len = msg->len;
+		return 0;
+	case OP_INFO:
+		memset(&info, 0, sizeof(info));
+		info.tid = gettid();
+		info.pid = msg->pid;
+		info.uid = msg->uid;
+		info.gid = msg->gid;
+		info.flags = msg->flags;
+		info.len = msg->len;
+		info.data = (uintptr_t)msg->data;
+		info.reply = (uintptr_t)msg->reply;
+		info.reply_cap = msg->reply_cap;
+		memcpy(msg->reply, &info, sizeof(info));
+		msg->reply_len = sizeof(info);
+		return 0;
+	case OP_BLOCK:
+		eventfd_write(st->entered, 1);
+		eventfd_read(st->release, &v);
+		memcpy(msg->reply, "done", 4);
+		msg->reply_len = 4;
+		return 0;
+	case OP_NOTE:
+		if (msg->len == sizeof(n))
+			memcpy(&n, msg->data, sizeof(n));
+		st->note[__atomic_fetch_add(&st->nnotes, 1, __ATOMIC_SEQ_CST) % LT_MAX_NOTES] = n;
+		st->note_tid = gettid();
+		eventfd_write(st->notes, 1);
+		return 0;
+	case OP_SIZED:
+		if (msg->len == sizeof(n))
+			memcpy(&n, msg->data, sizeof(n));
+		fipc_fill(msg->reply, n < msg->reply_cap ? n : msg->reply_cap, n);
+		msg->reply_len = n;
+		return 0;
+	case OP_STOP:
+		return fastipc_server_stop(srv);
+	case OP_NEST:
+		st->nest_ret = fastipc_call(st->next, OP_ECHO, msg->data, msg->len, &rep, 0);
+		if (st->nest_ret)
+			return st->nest_ret;
+		memcpy(msg->reply, rep.data, rep.len);
+		msg->reply_len = rep.len;
+		return rep.status + 1;
+	case OP_STATUS:
+		if (msg->len == sizeof(s))
+			memcpy(&s, msg->data, sizeof(s));
+		return s;
+	}
+	return -EPROTO;
+}
+
+static inline int lt_state_init(struct lt_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->entered = eventfd(0, EFD_CLOEXEC);
+	st->release = eventfd(0, EFD_CLOEXEC | EFD_SEMAPHORE);
+	st->notes = eventfd(0, EFD_CLOEXEC);
+	return st->entered < 0 || st->release < 0 || st->notes < 0 ? -errno : 0;
+}
+
+static inline void lt_state_fini(struct lt_state *st)
+{
+	close(st->entered);
+	close(st->release);
+	close(st->notes);
+}
+
+/* A name no other test (or concurrent run) uses. */
+static inline void lt_name(char *buf, size_t len, const char *what)
+{
+	static int seq;
+
+	snprintf(buf, len, "lt.%d.%d.%s", getpid(), seq++, what);
+}
+
+/* A server of the test service: named when @name is not NULL. */
+static inline int lt_server(struct lt_state *st, const char *name, struct fastipc_server **srvp)
+{
+	struct fastipc_server_params p = {
+		.name = name,
+		.slot_size = LT_SLOT,
+		.nslots = LT_NSLOTS,
+		.reply_size = LT_REPLY,
+	};
+	uint32_t op;
+	int ret;
+
+	ret = fastipc_server_create(&p, srvp);
+	for (op = OP_ECHO; !ret && op <= OP_STATUS; op++)
+		ret = fastipc_server_set_handler(*srvp, op, lt_handle, st);
+	return ret;
+}
+
+/* A client with LT_REPLY bytes of reply room; @local picks the short circuit. */
+static inline int lt_client(const char *name, int fd, bool local, struct fastipc_client **clp)
+{
+	struct fastipc_client_params p = {
+		.reply_size = LT_REPLY,
+		.flags = local ? 0 : FASTIPC_CLIENT_NO_SHORT_CIRCUIT,
+	};
+
+	return name ? fastipc_client_connect_name(name, &p, clp)
+		    : fastipc_client_connect_fd(fd, &p, clp);
+}
+
+/* Waits for one OP_BLOCK handler to have started. */
+static inline void lt_wait_entered(struct lt_state *st)
+{
+	eventfd_t v;
+
+	eventfd_read(st->entered, &v);
+}
+
+/*
+ * The fixture most tests use: the test service, named, and a client of it,
+ * through the device (two server threads serve) or short-circuited.
+ */
+struct lt_pair {
+	struct lt_state st;
+	struct fastipc_server *srv;
+	struct fastipc_client *cl;
+	char name[FASTIPC_NAME_MAX];
+	bool local;
+};
+
+static inline int lt_pair_open(struct lt_pair *p, bool local)
+{
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	p->local = local;
+	lt_name(p->name, sizeof(p->name), "pair");
+	ret = lt_state_init(&p->st);
+	if (!ret)
+		ret = lt_server(&p->st, p->name, &p->srv);
+	if (!ret && !local)
+		ret = fastipc_server_start(p->srv, 2);
+	if (!ret)
+		ret = lt_client(p->name, -1, local, &p->cl);
+	if (!ret && fastipc_client_is_local(p->cl) != local)
+		ret = -EPROTO;
+	return ret;
+}
+
+static inline void lt_pair_close(struct lt_pair *p)
+{
+	fastipc_client_close(p->cl);
+	fastipc_server_destroy(p->srv);
+	lt_state_fini(&p->st);
+}
+
+/* OP_INFO on @cl: 0 with @info filled, or -errno, or the status if not 0. */
+static inline int lt_info(struct fastipc_client *cl, const void *req, uint32_t len,
+			  struct lt_info *info)
+{
+	struct fastipc_reply rep;
+	int ret = fastipc_call(cl, OP_INFO, req, len, &rep, 0);
+
+	if (ret)
+		return ret;
+	if (rep.status)
+		return rep.status;
+	if (rep.len != sizeof(*info))
+		return -EPROTO;
+	memcpy(info, rep.data, sizeof(*info));
+	return 0;
+}
+
+#endif /* LIBFASTIPC_TEST_H */
