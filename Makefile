@@ -63,6 +63,11 @@ selftests: lib
 bench-progs: lib
 	$(MAKE) -C bench
 
+# libfastipc, its headers and pkg-config file; DESTDIR and PREFIX as usual.
+.PHONY: install
+install:
+	$(MAKE) -C lib install
+
 sparse: $(KBUILD_DIR)/.links
 	$(MAKE) $(KBUILD_ARGS) C=2 CF="-D__CHECK_ENDIAN__" modules 2>&1 | tee $(KBUILD_DIR)/sparse.log
 	@! grep -E '(warning|error):' $(KBUILD_DIR)/sparse.log
@@ -84,6 +89,15 @@ check:
 
 bench:
 	scripts/bench
+
+# Tables, targets and plots from bench/out/; bench-doc also regenerates
+# Documentation/bench.rst and Documentation/bench/*.png.
+.PHONY: bench-report bench-doc
+bench-report:
+	scripts/bench-report
+
+bench-doc:
+	scripts/bench-report --doc
 
 clean:
 	rm -rf $(BUILD)

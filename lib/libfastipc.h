@@ -2,17 +2,51 @@
 /*
  * libfastipc: the C interface to /dev/fastipc.
  *
- * Every function returns a negative errno value on failure and never touches
- * errno, as liburing does.
+ * Every function that can fail returns a negative errno value on failure and
+ * never touches errno, as liburing does. Functions returning a pointer or void
+ * say so.
+ *
+ * Objects:
+ *  struct fastipc_client  a connection to one endpoint; thread-safe. Each
+ *                         thread that calls gets its own registered reply
+ *                         buffer on first use.
+ *  struct fastipc_server  an endpoint with its receive pool and a handler per
+ *                         opcode, served by a pool of threads
+ *                         (fastipc_server_run(), fastipc_server_start()) or
+ *                         from the application's event loop
+ *                         (fastipc_server_fd(), fastipc_server_dispatch()).
+ *
+ * Short circuit: a client connected to a server of the same process (by the
+ * server's name, or by its fd) calls the handler directly on the calling
+ * thread, without a system call. fastipc_short_circuit(), the client flag
+ * FASTIPC_CLIENT_NO_SHORT_CIRCUIT and the environment variable
+ * FASTIPC_SHORT_CIRCUIT=0 turn it off. One-way messages always go through
+ * the device.
  */
 #ifndef LIBFASTIPC_H
 #define LIBFASTIPC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include <linux/fastipc.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Opcodes from here up are the library's own; handlers cannot take them. */
+#define FASTIPC_OPCODE_RESERVED	0xffff0000U
+
+/* Defaults for zero fields of struct fastipc_server_params. */
+#define FASTIPC_DEFAULT_SLOT_SIZE	4096U
+#define FASTIPC_DEFAULT_NSLOTS		64U
+/* Default for a zero reply_size of struct fastipc_client_params. */
+#define FASTIPC_DEFAULT_REPLY_SIZE	65536U
+
+struct fastipc_client;
+struct fastipc_server;
 
 /**
  * fastipc_open() - open /dev/fastipc
@@ -30,6 +64,360 @@ int fastipc_open(void);
  * Return: 0, or -errno.
  */
 int fastipc_version(int fd, unsigned int *abi_version, unsigned long long *features);
+
+/**
+ * fastipc_short_circuit() - turn the same-process short circuit on or off
+ * @enable: 1 to turn it on, 0 to turn it off, -1 to only ask
+ *
+ * The setting is process-wide and applies to the next call of every client;
+ * its initial value is on unless the environment variable
+ * FASTIPC_SHORT_CIRCUIT is "0" when the library is first used.
+ *
+ * Return: the previous setting, 1 or 0.
+ */
+int fastipc_short_circuit(int enable);
+
+/* Client */
+
+/**
+ * struct fastipc_client_params - how to connect
+ * @reply_size: room for a reply in each thread's reply buffer, in bytes;
+ *	0 for FASTIPC_DEFAULT_REPLY_SIZE.
+ * @flags: FASTIPC_CLIENT_* flags.
+ */
+struct fastipc_client_params {
+	uint32_t reply_size;
+	uint32_t flags;
+};
+
+/* Never short-circuit this client's calls. */
+#define FASTIPC_CLIENT_NO_SHORT_CIRCUIT	(1U << 0)
+#define FASTIPC_CLIENT_ALL		FASTIPC_CLIENT_NO_SHORT_CIRCUIT
+
+/**
+ * struct fastipc_reply - the outcome of a call
+ * @data: the reply bytes: in the calling thread's reply buffer, valid until
+ *	the thread's next call on the same client (fastipc_call()), or the
+ *	caller's buffer (fastipc_call_copy()).
+ * @len: how many bytes.
+ * @status: the status word the server's handler returned.
+ */
+struct fastipc_reply {
+	const void *data;
+	uint32_t len;
+	int32_t status;
+};
+
+/**
+ * fastipc_client_connect_name() - connect to a named endpoint
+ * @name: the endpoint's name in the caller's IPC namespace
+ * @params: connection parameters, or NULL for the defaults
+ * @clientp: where to store the new client
+ *
+ * Return: 0, or -errno: -ENOENT no such endpoint, -EACCES its mode denies
+ * the caller, -EINVAL a bad name or parameter, -EPIPE the endpoint is
+ * closing, or an error of open(2).
+ */
+int fastipc_client_connect_name(const char *name, const struct fastipc_client_params *params,
+				struct fastipc_client **clientp);
+
+/**
+ * fastipc_client_connect_fd() - connect to the endpoint behind a file descriptor
+ * @ep_fd: an endpoint's fd (an anonymous endpoint passed by inheritance or
+ *	SCM_RIGHTS, see fastipc_server_fd()), or a port connected to one
+ *	(see fastipc_client_fd())
+ * @params: connection parameters, or NULL for the defaults
+ * @clientp: where to store the new client
+ *
+ * Return: 0, or -errno: -EBADF @ep_fd is not open, -EINVAL it does not reach
+ * an endpoint, -EPIPE the endpoint is closing.
+ */
+int fastipc_client_connect_fd(int ep_fd, const struct fastipc_client_params *params,
+			      struct fastipc_client **clientp);
+
+/**
+ * fastipc_client_close() - disconnect and free a client
+ * @client: the client, or NULL
+ *
+ * Frees every thread's reply buffer of the client. No thread may be using
+ * the client, and replies it returned are no longer valid.
+ */
+void fastipc_client_close(struct fastipc_client *client);
+
+/**
+ * fastipc_client_fd() - the client's port
+ * @client: the client
+ *
+ * For poll(2): the port reports POLLHUP once the endpoint is gone. It may
+ * also be passed to fastipc_client_connect_fd() in this or another process.
+ *
+ * Return: the fd, owned by the client.
+ */
+int fastipc_client_fd(const struct fastipc_client *client);
+
+/**
+ * fastipc_client_set_short_circuit() - allow or forbid the short circuit
+ * @client: the client
+ * @enable: whether its calls may bypass the device
+ *
+ * Calls are short-circuited only when this and fastipc_short_circuit() are
+ * both on and the endpoint's server lives in this process.
+ */
+void fastipc_client_set_short_circuit(struct fastipc_client *client, bool enable);
+
+/**
+ * fastipc_client_is_local() - will the next call be short-circuited?
+ * @client: the client
+ *
+ * Return: true when calls on @client run the handler directly.
+ */
+bool fastipc_client_is_local(const struct fastipc_client *client);
+
+/**
+ * fastipc_call() - call the server and wait for its reply
+ * @client: the client
+ * @opcode: the request's opcode, below FASTIPC_OPCODE_RESERVED
+ * @req: the request bytes (may be NULL when @req_len is 0)
+ * @req_len: their length, at most the endpoint's slot size
+ * @reply: where to store the reply, which stays in the thread's reply
+ *	buffer: @reply->data is valid until the thread's next call on @client
+ * @timeout_ns: give up after this long, 0 to wait for ever; ignored when the
+ *	call is short-circuited, as the handler runs on the calling thread
+ *
+ * The request is copied once, into the endpoint's pool (or not at all when
+ * short-circuited); the reply once, into the thread's reply buffer. A reply
+ * too long for the buffer reaches the caller as status -EMSGSIZE with no
+ * bytes; so does one a handler returned longer than its reply room.
+ *
+ * Return: 0 with @reply filled in, or -errno: -EMSGSIZE @req_len exceeds the
+ * slot size, -EPIPE the endpoint closed before replying, -ETIMEDOUT the
+ * timeout expired, -EINTR a signal arrived, -EINVAL a reserved @opcode,
+ * -EDEADLK a short-circuited handler called its own client, -ENOMEM no
+ * reply buffer could be set up for this thread.
+ */
+int fastipc_call(struct fastipc_client *client, uint32_t opcode, const void *req,
+		 uint32_t req_len, struct fastipc_reply *reply, uint64_t timeout_ns);
+
+/**
+ * fastipc_call_copy() - call the server, with the reply copied to the caller's buffer
+ * @client: the client
+ * @opcode: the request's opcode
+ * @req: the request bytes
+ * @req_len: their length
+ * @buf: where the reply goes
+ * @cap: room at @buf; a longer reply comes back as status -EMSGSIZE
+ * @reply: where to store the reply's length and status; @reply->data is @buf
+ * @timeout_ns: as for fastipc_call()
+ *
+ * Like fastipc_call() but leaves the reply in @buf. A short-circuited
+ * handler writes straight into @buf, so when the status reports an error
+ * (-EMSGSIZE included) what @buf holds is undefined.
+ *
+ * Return: as fastipc_call().
+ */
+int fastipc_call_copy(struct fastipc_client *client, uint32_t opcode, const void *req,
+		      uint32_t req_len, void *buf, uint32_t cap, struct fastipc_reply *reply,
+		      uint64_t timeout_ns);
+
+/**
+ * fastipc_send() - send a one-way message
+ * @client: the client
+ * @opcode: the message's opcode, below FASTIPC_OPCODE_RESERVED
+ * @data: the payload
+ * @len: its length, at most the endpoint's slot size
+ * @flags: FASTIPC_SEND_WAIT to wait for room rather than fail with -EAGAIN
+ *
+ * Always goes through the device, so it never waits for the handler, even
+ * when the server lives in this process. Messages from one thread arrive in
+ * the order sent.
+ *
+ * Return: 0, or -errno: -EAGAIN the endpoint's one-way quota is full,
+ * -EMSGSIZE @len exceeds the slot size, -EPIPE the endpoint is closed,
+ * -EINTR a signal arrived while waiting for room, -EINVAL bad @flags or a
+ * reserved @opcode.
+ */
+int fastipc_send(struct fastipc_client *client, uint32_t opcode, const void *data, uint32_t len,
+		 unsigned int flags);
+
+/* Server */
+
+/**
+ * struct fastipc_server_params - the endpoint to create
+ * @name: the name to publish the endpoint under, or NULL for an anonymous
+ *	endpoint (reachable through fastipc_server_fd() only)
+ * @mode: for a named endpoint, who may connect, like a file's write bits
+ *	(0600, 0660, 0666); 0 for 0600. Ignored when anonymous.
+ * @slot_size: the largest request or one-way message; 0 for
+ *	FASTIPC_DEFAULT_SLOT_SIZE
+ * @nslots: messages the endpoint holds at once; 0 for FASTIPC_DEFAULT_NSLOTS
+ * @reply_size: room handlers get for a reply; 0 for @slot_size
+ * @flags: must be 0
+ */
+struct fastipc_server_params {
+	const char *name;
+	uint32_t mode;
+	uint32_t slot_size;
+	uint32_t nslots;
+	uint32_t reply_size;
+	uint32_t flags;
+};
+
+/**
+ * struct fastipc_msg - a message as a handler sees it
+ * @opcode: the message's opcode.
+ * @flags: FASTIPC_MSG_ONEWAY for a one-way message.
+ * @data: the request bytes, in place in the endpoint's pool (or, when the
+ *	call was short-circuited, in the caller's memory); read-only, valid
+ *	until the handler returns.
+ * @len: their length.
+ * @pid: the sender's process id (0 if not visible in our PID namespace).
+ * @uid: the sender's effective uid.
+ * @gid: the sender's effective gid.
+ * @reply: where the handler writes its reply; NULL for a one-way message.
+ * @reply_cap: room at @reply; 0 for a one-way message.
+ * @reply_len: the reply's length: 0 on entry, set by the handler.
+ */
+struct fastipc_msg {
+	uint32_t opcode;
+	uint32_t flags;
+	const void *data;
+	uint32_t len;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	void *reply;
+	uint32_t reply_cap;
+	uint32_t reply_len;
+};
+
+/**
+ * typedef fastipc_handler_t - a handler for one opcode
+ * @server: the server
+ * @msg: the message; the handler fills in @msg->reply and @msg->reply_len
+ * @arg: the argument given to fastipc_server_set_handler()
+ *
+ * Runs on a server thread, on the thread calling fastipc_server_dispatch(),
+ * or, for a short-circuited call, on the caller's thread. It may call other
+ * servers, and fastipc_server_stop().
+ *
+ * Return: the status word the caller gets (ignored for one-way messages).
+ */
+typedef int32_t (*fastipc_handler_t)(struct fastipc_server *server, struct fastipc_msg *msg,
+				     void *arg);
+
+/**
+ * fastipc_server_create() - create an endpoint and its server
+ * @params: the endpoint's name and geometry, or NULL for an anonymous one
+ *	with the defaults
+ * @serverp: where to store the new server
+ *
+ * The endpoint accepts messages at once; they wait in its pool until the
+ * server is run or dispatched. Calls for an opcode without a handler get
+ * status -EOPNOTSUPP; one-way messages without one are dropped.
+ *
+ * Return: 0, or -errno: -EEXIST the name is taken, -EINVAL a bad name or
+ * parameter, -ENOMEM no memory or over RLIMIT_MEMLOCK for the pool, or an
+ * error of open(2).
+ */
+int fastipc_server_create(const struct fastipc_server_params *params,
+			  struct fastipc_server **serverp);
+
+/**
+ * fastipc_server_destroy() - stop a server and close its endpoint
+ * @server: the server, or NULL
+ *
+ * Stops and joins the threads of fastipc_server_start(), then closes the
+ * endpoint: calls still waiting fail with -EPIPE. Must not be called from
+ * one of the server's handlers nor while fastipc_server_run() or
+ * fastipc_server_dispatch() runs.
+ */
+void fastipc_server_destroy(struct fastipc_server *server);
+
+/**
+ * fastipc_server_set_handler() - handle an opcode
+ * @server: the server
+ * @opcode: the opcode, below FASTIPC_OPCODE_RESERVED
+ * @handler: the handler, or NULL to remove the opcode's handler
+ * @arg: passed to @handler
+ *
+ * May be called at any time, from any thread.
+ *
+ * Return: 0, or -errno: -EINVAL a reserved @opcode, -ENOMEM.
+ */
+int fastipc_server_set_handler(struct fastipc_server *server, uint32_t opcode,
+			       fastipc_handler_t handler, void *arg);
+
+/**
+ * fastipc_server_fd() - the endpoint's fd
+ * @server: the server
+ *
+ * For poll(2) and epoll(7) (readable when messages wait, see
+ * fastipc_server_dispatch()), and for fastipc_client_connect_fd() in this
+ * process or, passed on, in another.
+ *
+ * Return: the fd, owned by the server.
+ */
+int fastipc_server_fd(const struct fastipc_server *server);
+
+/**
+ * fastipc_server_run() - serve on a pool of threads until stopped
+ * @server: the server
+ * @nthreads: how many threads serve, the calling thread included (>= 1)
+ *
+ * Each thread receives a message, runs its handler and answers it in the
+ * same system call as it receives the next. Returns once
+ * fastipc_server_stop() was called and every thread has finished the
+ * message it held; messages still waiting stay in the pool.
+ *
+ * Return: 0 when stopped, or -errno: -EBUSY the server is already running,
+ * -EINVAL @nthreads is 0, or the error that ended a thread.
+ */
+int fastipc_server_run(struct fastipc_server *server, unsigned int nthreads);
+
+/**
+ * fastipc_server_start() - serve on a pool of background threads
+ * @server: the server
+ * @nthreads: how many threads (>= 1)
+ *
+ * Like fastipc_server_run() but returns at once; fastipc_server_wait() or
+ * fastipc_server_destroy() joins the threads.
+ *
+ * Return: 0, or -errno as fastipc_server_run(), or of pthread_create().
+ */
+int fastipc_server_start(struct fastipc_server *server, unsigned int nthreads);
+
+/**
+ * fastipc_server_stop() - ask the server's threads to finish
+ * @server: the server
+ *
+ * Returns at once. Safe from a handler and from a signal handler.
+ *
+ * Return: 0, or -errno from waking the threads.
+ */
+int fastipc_server_stop(struct fastipc_server *server);
+
+/**
+ * fastipc_server_wait() - join the threads of fastipc_server_start()
+ * @server: the server
+ *
+ * Waits until they finish after fastipc_server_stop(). Not from a handler.
+ *
+ * Return: 0, or the error that ended a thread; -EINVAL if not started.
+ */
+int fastipc_server_wait(struct fastipc_server *server);
+
+/**
+ * fastipc_server_dispatch() - handle the messages waiting, without blocking
+ * @server: the server
+ * @max: handle at most this many, 0 for all that are waiting
+ *
+ * For event loops: call it when fastipc_server_fd() polls readable. Every
+ * message handled is answered before it returns.
+ *
+ * Return: how many messages were handled, or -errno: -EBUSY another thread
+ * is dispatching this server, -EINTR a signal arrived.
+ */
+int fastipc_server_dispatch(struct fastipc_server *server, unsigned int max);
 
 #ifdef __cplusplus
 }

@@ -43,7 +43,7 @@ struct lt_info {
 #define LT_MAX_NOTES	64
 
 struct lt_state {
-	int entered;			/* eventfd */
+	int entered;			/* eventfd, semaphore: one read a handler */
 	int release;			/* eventfd, semaphore */
 	int notes;			/* eventfd */
 	uint32_t note[LT_MAX_NOTES];	/* payloads of OP_NOTE, in arrival order */
@@ -86,8 +86,10 @@ static int32_t lt_handle(struct fastipc_server *srv, struct fastipc_msg *msg, vo
 	case OP_BLOCK:
 		eventfd_write(st->entered, 1);
 		eventfd_read(st->release, &v);
-		memcpy(msg->reply, "done", 4);
-		msg->reply_len = 4;
+		if (msg->reply) {
+			memcpy(msg->reply, "done", 4);
+			msg->reply_len = 4;
+		}
 		return 0;
 	case OP_NOTE:
 		if (msg->len == sizeof(n))
@@ -122,7 +124,7 @@ static int32_t lt_handle(struct fastipc_server *srv, struct fastipc_msg *msg, vo
 static inline int lt_state_init(struct lt_state *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->entered = eventfd(0, EFD_CLOEXEC);
+	st->entered = eventfd(0, EFD_CLOEXEC | EFD_SEMAPHORE);
 	st->release = eventfd(0, EFD_CLOEXEC | EFD_SEMAPHORE);
 	st->notes = eventfd(0, EFD_CLOEXEC);
 	return st->entered < 0 || st->release < 0 || st->notes < 0 ? -errno : 0;
@@ -183,7 +185,8 @@ static inline void lt_wait_entered(struct lt_state *st)
 
 /*
  * The fixture most tests use: the test service, named, and a client of it,
- * through the device (two server threads serve) or short-circuited.
+ * through the device (one server thread serves, so that messages are
+ * handled in the order they arrive) or short-circuited.
  */
 struct lt_pair {
 	struct lt_state st;
@@ -204,7 +207,7 @@ static inline int lt_pair_open(struct lt_pair *p, bool local)
 	if (!ret)
 		ret = lt_server(&p->st, p->name, &p->srv);
 	if (!ret && !local)
-		ret = fastipc_server_start(p->srv, 2);
+		ret = fastipc_server_start(p->srv, 1);
 	if (!ret)
 		ret = lt_client(p->name, -1, local, &p->cl);
 	if (!ret && fastipc_client_is_local(p->cl) != local)
@@ -234,6 +237,79 @@ static inline int lt_info(struct fastipc_client *cl, const void *req, uint32_t l
 		return -EPROTO;
 	memcpy(info, rep.data, sizeof(*info));
 	return 0;
+}
+
+/*
+ * A call made by a thread of its own, so that the test can act while it is
+ * in progress: OP_* @opcode with request "xy", the reply copied to @buf.
+ */
+struct lt_async {
+	struct fastipc_client *cl;
+	uint32_t opcode;
+	pid_t tid;		/* atomic: set once the thread runs */
+	int ret;
+	struct fastipc_reply rep;
+	char buf[8];
+	pthread_t thread;
+};
+
+static void *lt_async_fn(void *arg)
+{
+	struct lt_async *a = arg;
+
+	__atomic_store_n(&a->tid, gettid(), __ATOMIC_SEQ_CST);
+	a->ret = fastipc_call_copy(a->cl, a->opcode, "xy", 2, a->buf, sizeof(a->buf), &a->rep, 0);
+	return NULL;
+}
+
+/* 0, or the error of pthread_create() as -errno. */
+static inline int lt_async_start(struct lt_async *a, struct fastipc_client *cl, uint32_t opcode)
+{
+	memset(a, 0, sizeof(*a));
+	a->cl = cl;
+	a->opcode = opcode;
+	return -pthread_create(&a->thread, NULL, lt_async_fn, a);
+}
+
+/* Waits until the call's thread sleeps in the module. */
+static inline int lt_async_wait_blocked(struct lt_async *a)
+{
+	while (!__atomic_load_n(&a->tid, __ATOMIC_SEQ_CST))
+		sched_yield();
+	return fipc_wait_blocked_in_ioctl(a->tid);
+}
+
+/* The call's result. */
+static inline int lt_async_join(struct lt_async *a)
+{
+	pthread_join(a->thread, NULL);
+	return a->ret;
+}
+
+/*
+ * The fixture "pair" of struct lt_pair, in two variants: through the device
+ * and short-circuited. For test files that include kselftest_harness.h.
+ */
+#define LT_PAIR_FIXTURE()						\
+FIXTURE(pair) {								\
+	struct lt_pair p;						\
+};									\
+FIXTURE_VARIANT(pair) {							\
+	bool local;							\
+};									\
+FIXTURE_VARIANT_ADD(pair, device) {					\
+	.local = false,							\
+};									\
+FIXTURE_VARIANT_ADD(pair, short_circuit) {				\
+	.local = true,							\
+};									\
+FIXTURE_SETUP(pair)							\
+{									\
+	ASSERT_EQ(0, lt_pair_open(&self->p, variant->local));		\
+}									\
+FIXTURE_TEARDOWN(pair)							\
+{									\
+	lt_pair_close(&self->p);					\
 }
 
 #endif /* LIBFASTIPC_TEST_H */

@@ -1,0 +1,475 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
+/*
+ * Clients: connect, call, send, and the reply buffer each calling thread gets.
+ *
+ * A reply is copied by the kernel straight into a registered buffer of the
+ * caller, so every thread calling on a client needs one of its own. It is
+ * made on the thread's first call ("tbuf") and freed when the thread exits
+ * or the client is closed, whichever comes first. A port holds at most
+ * FASTIPC_MAX_BUFS buffers, so a client opens more ports, each connected to
+ * the same endpoint, as threads arrive.
+ *
+ * The fast path, a thread finding its tbuf, takes no lock: each thread keeps
+ * its own list. fastipc_lock guards everything that links or unlinks one.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* A port of the client's, holding up to FASTIPC_MAX_BUFS reply buffers. */
+struct cport {
+	struct cport *next;
+	int fd;
+	unsigned int nbufs;
+	unsigned long gen;
+};
+
+/* One thread's reply buffer on one client. */
+struct tbuf {
+	struct tbuf *tnext;		/* the thread's list */
+	struct tbuf *cnext;		/* the client's list */
+	struct tbuf **cprev;
+	struct fastipc_client *client;	/* atomic; NULL once the client is closed */
+	unsigned long gen;		/* fastipc_fork_gen when made */
+	struct cport *port;
+	uint32_t id;
+	void *mem;
+	size_t map_len;
+	bool busy;			/* a short-circuited handler writes into it */
+};
+
+struct fastipc_client {
+	int fd;
+	uint32_t reply_size;
+	bool short_circuit;		/* atomic */
+	struct fastipc_server *local;	/* the server, when it is ours */
+	unsigned long gen;
+	/* Credentials a short-circuited handler sees. */
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	struct cport *ports;		/* under fastipc_lock */
+	struct tbuf *tbufs;		/* under fastipc_lock */
+};
+
+static __thread struct tbuf *tls_tbufs;
+static pthread_key_t tbuf_key;
+static pthread_once_t tbuf_key_once = PTHREAD_ONCE_INIT;
+
+/* Unlinks @t from its client, if any, and frees it. Under fastipc_lock. */
+static void tbuf_free(struct tbuf *t)
+{
+	bool ours = t->gen == __atomic_load_n(&fastipc_fork_gen, __ATOMIC_RELAXED);
+	struct fastipc_buf_unregister unreg;
+
+	if (__atomic_load_n(&t->client, __ATOMIC_ACQUIRE)) {
+		*t->cprev = t->cnext;
+		if (t->cnext)
+			t->cnext->cprev = t->cprev;
+		/* A fork() child shares the port with its parent: hands off. */
+		if (ours) {
+			memset(&unreg, 0, sizeof(unreg));
+			unreg.id = t->id;
+			fastipc_ioctl(t->port->fd, FASTIPC_IOC_BUF_UNREGISTER, &unreg);
+			t->port->nbufs--;
+		}
+	}
+	/* The pages were never inherited by a fork() child. */
+	if (ours)
+		fastipc_unmap(t->mem, t->map_len);
+	free(t);
+}
+
+static void tbuf_thread_exit(void *unused)
+{
+	struct tbuf *t, *next;
+
+	(void)unused;
+	pthread_mutex_lock(&fastipc_lock);
+	for (t = tls_tbufs; t; t = next) {
+		next = t->tnext;
+		tbuf_free(t);
+	}
+	tls_tbufs = NULL;
+	pthread_mutex_unlock(&fastipc_lock);
+}
+
+static void tbuf_key_init(void)
+{
+	pthread_key_create(&tbuf_key, tbuf_thread_exit);
+}
+
+/* Drops this thread's tbufs of closed clients or of a parent process. */
+static void tbuf_prune(void)
+{
+	unsigned long gen = __atomic_load_n(&fastipc_fork_gen, __ATOMIC_RELAXED);
+	struct tbuf **pp = &tls_tbufs, *t;
+
+	while ((t = *pp)) {
+		if (t->gen != gen || !__atomic_load_n(&t->client, __ATOMIC_ACQUIRE)) {
+			*pp = t->tnext;
+			tbuf_free(t);
+		} else {
+			pp = &t->tnext;
+		}
+	}
+}
+
+/* A port of @cl with room for one more buffer. Under fastipc_lock. */
+static int cport_get(struct fastipc_client *cl, struct cport **portp)
+{
+	unsigned long gen = __atomic_load_n(&fastipc_fork_gen, __ATOMIC_RELAXED);
+	struct fastipc_connect conn;
+	struct cport *port;
+	int ret;
+
+	for (port = cl->ports; port; port = port->next) {
+		if (port->gen == gen && port->nbufs < FASTIPC_MAX_BUFS) {
+			*portp = port;
+			return 0;
+		}
+	}
+	port = calloc(1, sizeof(*port));
+	if (!port)
+		return -ENOMEM;
+	port->gen = gen;
+	port->fd = fastipc_open();
+	if (port->fd < 0) {
+		ret = port->fd;
+		goto fail;
+	}
+	memset(&conn, 0, sizeof(conn));
+	conn.flags = FASTIPC_CONNECT_FD;
+	conn.ep_fd = cl->fd;
+	ret = fastipc_ioctl(port->fd, FASTIPC_IOC_CONNECT, &conn);
+	if (ret)
+		goto fail;
+	port->next = cl->ports;
+	cl->ports = port;
+	*portp = port;
+	return 0;
+fail:
+	if (port->fd >= 0)
+		close(port->fd);
+	free(port);
+	return ret;
+}
+
+/* Makes this thread's reply buffer for @cl. */
+static int tbuf_create(struct fastipc_client *cl, struct tbuf **tp)
+{
+	struct tbuf *t;
+	int ret;
+
+	pthread_once(&tbuf_key_once, tbuf_key_init);
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->map_len = cl->reply_size;
+	t->mem = fastipc_map(t->map_len);
+	if (!t->mem) {
+		free(t);
+		return -ENOMEM;
+	}
+
+	pthread_mutex_lock(&fastipc_lock);
+	tbuf_prune();
+	t->gen = __atomic_load_n(&fastipc_fork_gen, __ATOMIC_RELAXED);
+	for (;;) {
+		ret = cport_get(cl, &t->port);
+		if (ret)
+			goto fail;
+		ret = fastipc_buf_register(t->port->fd, t->mem, t->map_len);
+		if (ret != -ENOSPC)
+			break;
+		/* Someone else registered on this port: count it as full. */
+		t->port->nbufs = FASTIPC_MAX_BUFS;
+	}
+	if (ret < 0)
+		goto fail;
+	t->id = ret;
+	t->port->nbufs++;
+	t->cnext = cl->tbufs;
+	if (t->cnext)
+		t->cnext->cprev = &t->cnext;
+	t->cprev = &cl->tbufs;
+	cl->tbufs = t;
+	__atomic_store_n(&t->client, cl, __ATOMIC_RELEASE);
+	t->tnext = tls_tbufs;
+	tls_tbufs = t;
+	pthread_mutex_unlock(&fastipc_lock);
+	/* Any non-NULL value makes the thread's exit call tbuf_thread_exit(). */
+	pthread_setspecific(tbuf_key, t);
+	*tp = t;
+	return 0;
+fail:
+	pthread_mutex_unlock(&fastipc_lock);
+	fastipc_unmap(t->mem, t->map_len);
+	free(t);
+	return ret;
+}
+
+static int tbuf_get(struct fastipc_client *cl, struct tbuf **tp)
+{
+	unsigned long gen = __atomic_load_n(&fastipc_fork_gen, __ATOMIC_RELAXED);
+	struct tbuf *t;
+
+	for (t = tls_tbufs; t; t = t->tnext) {
+		if (__atomic_load_n(&t->client, __ATOMIC_RELAXED) == cl && t->gen == gen) {
+			*tp = t;
+			return 0;
+		}
+	}
+	return tbuf_create(cl, tp);
+}
+
+static int client_new(struct fastipc_connect *conn, const char *name,
+		      const struct fastipc_client_params *params, struct fastipc_client **clientp)
+{
+	struct fastipc_client *cl;
+	uint32_t reply_size = FASTIPC_DEFAULT_REPLY_SIZE;
+	uint32_t flags = 0;
+	int ret;
+
+	fastipc_lib_init();
+	if (params) {
+		flags = params->flags;
+		if (params->reply_size)
+			reply_size = params->reply_size;
+	}
+	if (flags & ~FASTIPC_CLIENT_ALL || reply_size > FASTIPC_MAX_PAYLOAD)
+		return -EINVAL;
+	cl = calloc(1, sizeof(*cl));
+	if (!cl)
+		return -ENOMEM;
+	cl->ports = calloc(1, sizeof(*cl->ports));
+	if (!cl->ports) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	cl->fd = fastipc_open();
+	if (cl->fd < 0) {
+		ret = cl->fd;
+		goto fail;
+	}
+	ret = fastipc_ioctl(cl->fd, FASTIPC_IOC_CONNECT, conn);
+	if (ret)
+		goto fail;
+	cl->ports->fd = cl->fd;
+	cl->gen = __atomic_load_n(&fastipc_fork_gen, __ATOMIC_RELAXED);
+	cl->ports->gen = cl->gen;
+	cl->reply_size = reply_size;
+	cl->short_circuit = !(flags & FASTIPC_CLIENT_NO_SHORT_CIRCUIT);
+	cl->local = fastipc_server_find_local(name, conn->ep_fd);
+	cl->pid = getpid();
+	cl->uid = geteuid();
+	cl->gid = getegid();
+	*clientp = cl;
+	return 0;
+fail:
+	if (cl->fd >= 0)
+		close(cl->fd);
+	free(cl->ports);
+	free(cl);
+	return ret;
+}
+
+int fastipc_client_connect_name(const char *name, const struct fastipc_client_params *params,
+				struct fastipc_client **clientp)
+{
+	struct fastipc_connect conn;
+	int ret;
+
+	memset(&conn, 0, sizeof(conn));
+	ret = fastipc_set_name(conn.name, name);
+	if (ret)
+		return ret;
+	return client_new(&conn, name, params, clientp);
+}
+
+int fastipc_client_connect_fd(int ep_fd, const struct fastipc_client_params *params,
+			      struct fastipc_client **clientp)
+{
+	struct fastipc_connect conn;
+
+	memset(&conn, 0, sizeof(conn));
+	conn.flags = FASTIPC_CONNECT_FD;
+	conn.ep_fd = ep_fd;
+	return client_new(&conn, NULL, params, clientp);
+}
+
+void fastipc_client_close(struct fastipc_client *cl)
+{
+	unsigned long gen = __atomic_load_n(&fastipc_fork_gen, __ATOMIC_RELAXED);
+	struct cport *port, *next;
+	struct tbuf *t;
+
+	if (!cl)
+		return;
+	pthread_mutex_lock(&fastipc_lock);
+	/* Closing the ports unregisters the buffers; the threads free the rest. */
+	for (t = cl->tbufs; t; t = t->cnext) {
+		if (t->gen == gen)
+			fastipc_unmap(t->mem, t->map_len);
+		t->mem = NULL;
+		__atomic_store_n(&t->client, NULL, __ATOMIC_RELEASE);
+	}
+	for (port = cl->ports; port; port = next) {
+		next = port->next;
+		close(port->fd);
+		free(port);
+	}
+	pthread_mutex_unlock(&fastipc_lock);
+	if (cl->local)
+		fastipc_server_put(cl->local);
+	free(cl);
+}
+
+int fastipc_client_fd(const struct fastipc_client *cl)
+{
+	return cl->fd;
+}
+
+void fastipc_client_set_short_circuit(struct fastipc_client *cl, bool enable)
+{
+	__atomic_store_n(&cl->short_circuit, enable, __ATOMIC_RELAXED);
+}
+
+bool fastipc_client_is_local(const struct fastipc_client *cl)
+{
+	return cl->local && __atomic_load_n(&cl->short_circuit, __ATOMIC_RELAXED) &&
+	       fastipc_short_circuit_on() &&
+	       cl->gen == __atomic_load_n(&fastipc_fork_gen, __ATOMIC_RELAXED);
+}
+
+static bool overlaps(const void *a, size_t alen, const void *b, size_t blen)
+{
+	uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
+
+	return alen && blen && pa < pb + blen && pb < pa + alen;
+}
+
+/* The short circuit: the handler runs here and writes its reply into @dst. */
+static int call_local(struct fastipc_client *cl, struct tbuf *t, uint32_t opcode,
+		      const void *req, uint32_t req_len, void *dst, uint32_t cap,
+		      struct fastipc_reply *reply)
+{
+	struct fastipc_msg msg = {
+		.opcode = opcode,
+		.data = req,
+		.len = req_len,
+		.pid = cl->pid,
+		.uid = cl->uid,
+		.gid = cl->gid,
+		.reply = dst,
+		.reply_cap = cap,
+	};
+	bool own_buf = dst == t->mem;
+	void *copy = NULL;
+	int32_t status;
+	int ret;
+
+	/* The outer call's reply is being written there. */
+	if (own_buf && t->busy)
+		return -EDEADLK;
+	/*
+	 * Through the device the request is copied before the handler runs,
+	 * so a request taken from the last reply survives the handler writing
+	 * the new one. Keep that true here.
+	 */
+	if (overlaps(req, req_len, dst, cap)) {
+		copy = malloc(req_len);
+		if (!copy)
+			return -ENOMEM;
+		msg.data = memcpy(copy, req, req_len);
+	}
+	if (own_buf)
+		t->busy = true;
+	ret = fastipc_server_call_local(cl->local, &msg, &status);
+	if (own_buf)
+		t->busy = false;
+	free(copy);
+	if (ret)
+		return ret;
+	reply->data = dst;
+	reply->len = msg.reply_len;
+	reply->status = status;
+	return 0;
+}
+
+/* A call whose reply lands in @dst, or in the thread's buffer if NULL. */
+static int client_call(struct fastipc_client *cl, uint32_t opcode, const void *req,
+		       uint32_t req_len, void *dst, uint32_t cap, struct fastipc_reply *reply,
+		       uint64_t timeout_ns)
+{
+	struct fastipc_call call;
+	struct tbuf *t;
+	int ret;
+
+	if (opcode >= FASTIPC_OPCODE_RESERVED)
+		return -EINVAL;
+	ret = tbuf_get(cl, &t);
+	if (ret)
+		return ret;
+	if (!dst || cap > cl->reply_size)
+		cap = cl->reply_size;
+	if (fastipc_client_is_local(cl))
+		return call_local(cl, t, opcode, req, req_len, dst ? dst : t->mem, cap, reply);
+
+	memset(&call, 0, sizeof(call));
+	call.opcode = opcode;
+	call.req_addr = (uintptr_t)req;
+	call.req_len = req_len;
+	call.reply_buf = t->id;
+	call.reply_cap = cap;
+	call.timeout_ns = timeout_ns;
+	ret = fastipc_ioctl(t->port->fd, FASTIPC_IOC_CALL, &call);
+	if (ret)
+		return ret;
+	reply->data = t->mem;
+	reply->len = call.reply_len;
+	reply->status = call.status;
+	if (dst) {
+		memcpy(dst, t->mem, call.reply_len);
+		reply->data = dst;
+	}
+	return 0;
+}
+
+int fastipc_call(struct fastipc_client *cl, uint32_t opcode, const void *req, uint32_t req_len,
+		 struct fastipc_reply *reply, uint64_t timeout_ns)
+{
+	return client_call(cl, opcode, req, req_len, NULL, 0, reply, timeout_ns);
+}
+
+int fastipc_call_copy(struct fastipc_client *cl, uint32_t opcode, const void *req,
+		      uint32_t req_len, void *buf, uint32_t cap, struct fastipc_reply *reply,
+		      uint64_t timeout_ns)
+{
+	static char empty;
+
+	/* A NULL @buf asks for an empty reply; NULL @dst means no copy. */
+	if (!buf) {
+		if (cap)
+			return -EINVAL;
+		buf = &empty;
+	}
+	return client_call(cl, opcode, req, req_len, buf, cap, reply, timeout_ns);
+}
+
+int fastipc_send(struct fastipc_client *cl, uint32_t opcode, const void *data, uint32_t len,
+		 unsigned int flags)
+{
+	struct fastipc_send send;
+
+	if (opcode >= FASTIPC_OPCODE_RESERVED)
+		return -EINVAL;
+	memset(&send, 0, sizeof(send));
+	send.flags = flags;
+	send.opcode = opcode;
+	send.addr = (uintptr_t)data;
+	send.len = len;
+	return fastipc_ioctl(cl->fd, FASTIPC_IOC_SEND, &send);
+}

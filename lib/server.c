@@ -1,0 +1,611 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
+/*
+ * Servers: an endpoint with its receive pool, the handlers, the thread pool,
+ * event-loop dispatch, and the registry of this process's servers that the
+ * short circuit looks in.
+ *
+ * Stopping: a server thread blocked in FASTIPC_IOC_SERVE only wakes for a
+ * message (or a signal, which a library must not take over). So the server
+ * keeps a client port of its own endpoint and fastipc_server_stop() sends a
+ * one-way FASTIPC_OP_WAKE message after setting the stop flag; each thread
+ * that ends sends another while threads remain. A send may find the one-way
+ * quota full, but then messages are waiting or held, and whichever thread
+ * takes one notices the flag afterwards: nobody sleeps for ever.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct handler {
+	uint32_t opcode;
+	fastipc_handler_t fn;
+	void *arg;
+};
+
+struct worker {
+	struct fastipc_server *srv;
+	pthread_t thread;
+	void *reply;
+};
+
+struct fastipc_server {
+	int fd;				/* the endpoint */
+	int wake_fd;			/* a client of it, for fastipc_server_stop() */
+	bool named;
+	char name[FASTIPC_NAME_MAX];
+	unsigned long gen;		/* fastipc_fork_gen at creation */
+	struct fastipc_server *next;	/* in the registry */
+	int refs;			/* atomic: ours, and each local client's */
+
+	uint8_t *pool;
+	size_t pool_len;
+	uint32_t slot_size;
+	uint32_t reply_size;
+
+	pthread_rwlock_t handlers_lock;
+	struct handler *handlers;	/* sorted by opcode */
+	unsigned int nhandlers;
+	unsigned int handlers_cap;
+
+	/* Short-circuited calls hold it shared; destroy takes it to set dead. */
+	pthread_rwlock_t live_lock;
+	bool dead;
+
+	/* The thread pool. */
+	pthread_mutex_t pool_lock;
+	bool running;			/* atomic */
+	bool started;			/* by fastipc_server_start() */
+	int stopping;			/* atomic */
+	int active;			/* atomic: threads still serving */
+	int error;			/* atomic: the first error that ended one */
+	struct worker *workers;
+	unsigned int nworkers;
+
+	pthread_mutex_t dispatch_lock;
+	void *dispatch_reply;
+};
+
+static struct fastipc_server *registry;		/* under fastipc_lock */
+
+static void registry_add(struct fastipc_server *srv)
+{
+	pthread_mutex_lock(&fastipc_lock);
+	srv->next = registry;
+	registry = srv;
+	pthread_mutex_unlock(&fastipc_lock);
+}
+
+static void registry_del(struct fastipc_server *srv)
+{
+	struct fastipc_server **pp;
+
+	pthread_mutex_lock(&fastipc_lock);
+	for (pp = &registry; *pp; pp = &(*pp)->next) {
+		if (*pp == srv) {
+			*pp = srv->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fastipc_lock);
+}
+
+struct fastipc_server *fastipc_server_find_local(const char *name, int fd)
+{
+	unsigned long gen = __atomic_load_n(&fastipc_fork_gen, __ATOMIC_RELAXED);
+	struct fastipc_server *srv;
+
+	pthread_mutex_lock(&fastipc_lock);
+	for (srv = registry; srv; srv = srv->next) {
+		if (srv->gen != gen)
+			continue;
+		if (name ? srv->named && !strcmp(srv->name, name) : srv->fd == fd) {
+			__atomic_add_fetch(&srv->refs, 1, __ATOMIC_RELAXED);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fastipc_lock);
+	return srv;
+}
+
+static bool server_is_ours(const struct fastipc_server *srv)
+{
+	return srv->gen == __atomic_load_n(&fastipc_fork_gen, __ATOMIC_RELAXED);
+}
+
+void fastipc_server_put(struct fastipc_server *srv)
+{
+	if (__atomic_sub_fetch(&srv->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	if (srv->fd >= 0)
+		close(srv->fd);
+	if (srv->wake_fd >= 0)
+		close(srv->wake_fd);
+	/* A fork() child never inherited the pool (MADV_DONTFORK). */
+	if (server_is_ours(srv))
+		fastipc_unmap(srv->pool, srv->pool_len);
+	pthread_rwlock_destroy(&srv->handlers_lock);
+	pthread_rwlock_destroy(&srv->live_lock);
+	pthread_mutex_destroy(&srv->pool_lock);
+	pthread_mutex_destroy(&srv->dispatch_lock);
+	free(srv->dispatch_reply);
+	free(srv->handlers);
+	free(srv);
+}
+
+/* Makes @srv->fd an endpoint and @srv->wake_fd a client of it. */
+static int server_open(struct fastipc_server *srv, const struct fastipc_server_params *p,
+		       uint32_t nslots)
+{
+	struct fastipc_ep_create ep;
+	struct fastipc_connect conn;
+	int ret;
+
+	srv->fd = fastipc_open();
+	if (srv->fd < 0)
+		return srv->fd;
+	srv->wake_fd = fastipc_open();
+	if (srv->wake_fd < 0)
+		return srv->wake_fd;
+	srv->pool = fastipc_map(srv->pool_len);
+	if (!srv->pool)
+		return -ENOMEM;
+
+	memset(&ep, 0, sizeof(ep));
+	ret = fastipc_buf_register(srv->fd, srv->pool, srv->pool_len);
+	if (ret < 0)
+		return ret;
+	ep.pool_buf = ret;
+	ep.slot_size = srv->slot_size;
+	ep.nslots = nslots;
+	if (srv->named) {
+		ep.flags = FASTIPC_EP_NAMED;
+		ep.mode = p->mode ? p->mode : 0600;
+		memcpy(ep.name, srv->name, sizeof(ep.name));
+	}
+	ret = fastipc_ioctl(srv->fd, FASTIPC_IOC_EP_CREATE, &ep);
+	if (ret)
+		return ret;
+
+	memset(&conn, 0, sizeof(conn));
+	conn.flags = FASTIPC_CONNECT_FD;
+	conn.ep_fd = srv->fd;
+	return fastipc_ioctl(srv->wake_fd, FASTIPC_IOC_CONNECT, &conn);
+}
+
+int fastipc_server_create(const struct fastipc_server_params *params,
+			  struct fastipc_server **serverp)
+{
+	static const struct fastipc_server_params defaults;
+	const struct fastipc_server_params *p = params ? params : &defaults;
+	struct fastipc_server *srv;
+	uint32_t nslots;
+	int ret;
+
+	fastipc_lib_init();
+	nslots = p->nslots ? p->nslots : FASTIPC_DEFAULT_NSLOTS;
+	if (p->flags || nslots > FASTIPC_MAX_SLOTS || p->slot_size > FASTIPC_MAX_PAYLOAD ||
+	    p->reply_size > FASTIPC_MAX_PAYLOAD)
+		return -EINVAL;
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	srv->fd = -1;
+	srv->wake_fd = -1;
+	srv->refs = 1;
+	srv->gen = __atomic_load_n(&fastipc_fork_gen, __ATOMIC_RELAXED);
+	srv->slot_size = p->slot_size ? p->slot_size : FASTIPC_DEFAULT_SLOT_SIZE;
+	srv->reply_size = p->reply_size ? p->reply_size : srv->slot_size;
+	srv->pool_len = (size_t)srv->slot_size * nslots;
+	pthread_rwlock_init(&srv->handlers_lock, NULL);
+	pthread_rwlock_init(&srv->live_lock, NULL);
+	pthread_mutex_init(&srv->pool_lock, NULL);
+	pthread_mutex_init(&srv->dispatch_lock, NULL);
+
+	ret = -EINVAL;
+	if (srv->pool_len > FASTIPC_MAX_BUF_LEN)
+		goto fail;
+	if (p->name) {
+		srv->named = true;
+		ret = fastipc_set_name((__u8 *)srv->name, p->name);
+		if (ret)
+			goto fail;
+	}
+	ret = server_open(srv, p, nslots);
+	if (ret)
+		goto fail;
+	registry_add(srv);
+	*serverp = srv;
+	return 0;
+fail:
+	fastipc_server_put(srv);
+	return ret;
+}
+
+void fastipc_server_destroy(struct fastipc_server *srv)
+{
+	if (!srv)
+		return;
+	/* A fork() child has none of the parent's threads to stop. */
+	if (server_is_ours(srv) && srv->started) {
+		fastipc_server_stop(srv);
+		fastipc_server_wait(srv);
+	}
+	registry_del(srv);
+	/* Waits for short-circuited calls in progress. */
+	pthread_rwlock_wrlock(&srv->live_lock);
+	srv->dead = true;
+	pthread_rwlock_unlock(&srv->live_lock);
+	/* Close now, not at the last put: waiting callers get EPIPE. */
+	close(srv->fd);
+	close(srv->wake_fd);
+	srv->fd = -1;
+	srv->wake_fd = -1;
+	fastipc_server_put(srv);
+}
+
+int fastipc_server_fd(const struct fastipc_server *srv)
+{
+	return srv->fd;
+}
+
+/* The index of @opcode's handler, or where it would go. Under handlers_lock. */
+static unsigned int handler_index(const struct fastipc_server *srv, uint32_t opcode)
+{
+	unsigned int lo = 0, hi = srv->nhandlers, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (srv->handlers[mid].opcode < opcode)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool handler_at(const struct fastipc_server *srv, unsigned int i, uint32_t opcode)
+{
+	return i < srv->nhandlers && srv->handlers[i].opcode == opcode;
+}
+
+int fastipc_server_set_handler(struct fastipc_server *srv, uint32_t opcode,
+			       fastipc_handler_t fn, void *arg)
+{
+	struct handler *h;
+	unsigned int i;
+	int ret = 0;
+
+	if (opcode >= FASTIPC_OPCODE_RESERVED)
+		return -EINVAL;
+	pthread_rwlock_wrlock(&srv->handlers_lock);
+	i = handler_index(srv, opcode);
+	if (handler_at(srv, i, opcode)) {
+		if (fn) {
+			srv->handlers[i].fn = fn;
+			srv->handlers[i].arg = arg;
+		} else {
+			srv->nhandlers--;
+			memmove(&srv->handlers[i], &srv->handlers[i + 1],
+				(srv->nhandlers - i) * sizeof(*h));
+		}
+		goto out;
+	}
+	if (!fn)
+		goto out;
+	if (srv->nhandlers == srv->handlers_cap) {
+		h = realloc(srv->handlers, (srv->handlers_cap * 2 + 8) * sizeof(*h));
+		if (!h) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		srv->handlers = h;
+		srv->handlers_cap = srv->handlers_cap * 2 + 8;
+	}
+	memmove(&srv->handlers[i + 1], &srv->handlers[i], (srv->nhandlers - i) * sizeof(*h));
+	srv->handlers[i] = (struct handler){ .opcode = opcode, .fn = fn, .arg = arg };
+	srv->nhandlers++;
+out:
+	pthread_rwlock_unlock(&srv->handlers_lock);
+	return ret;
+}
+
+/* Runs @msg's handler: the status for the caller, with a reply that fits. */
+static int32_t server_handle(struct fastipc_server *srv, struct fastipc_msg *msg)
+{
+	struct handler h = { .fn = NULL };
+	unsigned int i;
+	int32_t status;
+
+	pthread_rwlock_rdlock(&srv->handlers_lock);
+	i = handler_index(srv, msg->opcode);
+	if (handler_at(srv, i, msg->opcode))
+		h = srv->handlers[i];
+	pthread_rwlock_unlock(&srv->handlers_lock);
+
+	if (!h.fn)
+		return -EOPNOTSUPP;
+	status = h.fn(srv, msg, h.arg);
+	if (msg->reply_len > msg->reply_cap) {
+		msg->reply_len = 0;
+		status = -EMSGSIZE;
+	}
+	return status;
+}
+
+int fastipc_server_call_local(struct fastipc_server *srv, struct fastipc_msg *msg,
+			      int32_t *status)
+{
+	int ret = 0;
+
+	pthread_rwlock_rdlock(&srv->live_lock);
+	if (srv->dead)
+		ret = -EPIPE;
+	else if (msg->len > srv->slot_size)
+		ret = -EMSGSIZE;
+	if (!ret) {
+		if (msg->reply_cap > srv->reply_size)
+			msg->reply_cap = srv->reply_size;
+		*status = server_handle(srv, msg);
+	}
+	pthread_rwlock_unlock(&srv->live_lock);
+	return ret;
+}
+
+static bool stopping(struct fastipc_server *srv)
+{
+	return __atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Serves messages on this thread, answering each in the same system call
+ * that receives the next. A pool thread (!@nonblock) goes on until the server
+ * stops; dispatch (@nonblock) until nothing waits or @max (if not 0) were
+ * handled. The last message is always answered before returning.
+ *
+ * Return: how many messages were handled, or -errno.
+ */
+static int serve(struct fastipc_server *srv, void *reply, bool nonblock, unsigned int max)
+{
+	struct fastipc_serve s;
+	struct fastipc_msg msg;
+	uint64_t token = 0;
+	uint32_t reply_len = 0;
+	int32_t status = 0;
+	bool held = false, recv;
+	unsigned int n = 0;
+	int ret;
+
+	for (;;) {
+		recv = nonblock ? !max || n < max : !stopping(srv);
+		memset(&s, 0, sizeof(s));
+		if (held) {
+			s.flags = FASTIPC_SERVE_REPLY;
+			s.reply_token = token;
+			s.reply_status = status;
+			s.reply_addr = (uintptr_t)reply;
+			s.reply_len = reply_len;
+		}
+		if (recv)
+			s.flags |= FASTIPC_SERVE_RECV | (nonblock ? FASTIPC_SERVE_NONBLOCK : 0);
+		if (!s.flags)
+			return n;
+		ret = fastipc_ioctl(srv->fd, FASTIPC_IOC_SERVE, &s);
+		if (held && reply_len && (ret == -EMSGSIZE || ret == -EFAULT)) {
+			/* Still held: the caller gets the error instead. */
+			status = ret;
+			reply_len = 0;
+			continue;
+		}
+		if (held && (ret == -ECANCELED || ret == -ENOENT)) {
+			/* The caller gave up; nothing was received. */
+			held = false;
+			continue;
+		}
+		/* Any other error is the receive part's: the reply went out. */
+		held = false;
+		if (ret == -EAGAIN && nonblock)
+			return n;
+		if (ret == -EINTR && !nonblock)
+			continue;
+		if (ret)
+			return ret;
+		if (!recv)
+			return n;
+
+		token = s.token;
+		held = true;
+		status = 0;
+		reply_len = 0;
+		/* Wakes only make the loop look at the stop flag again. */
+		if (s.opcode >= FASTIPC_OPCODE_RESERVED) {
+			if (!(s.msg_flags & FASTIPC_MSG_ONEWAY))
+				status = -EOPNOTSUPP;
+			continue;
+		}
+		msg = (struct fastipc_msg){
+			.opcode = s.opcode,
+			.flags = s.msg_flags,
+			.data = srv->pool + s.offset,
+			.len = s.len,
+			.pid = s.pid,
+			.uid = s.uid,
+			.gid = s.gid,
+		};
+		if (!(s.msg_flags & FASTIPC_MSG_ONEWAY)) {
+			msg.reply = reply;
+			msg.reply_cap = srv->reply_size;
+		}
+		status = server_handle(srv, &msg);
+		reply_len = msg.reply_len;
+		n++;
+	}
+}
+
+static int server_wake(struct fastipc_server *srv)
+{
+	struct fastipc_send send;
+
+	memset(&send, 0, sizeof(send));
+	send.opcode = FASTIPC_OP_WAKE;
+	return fastipc_ioctl(srv->wake_fd, FASTIPC_IOC_SEND, &send);
+}
+
+int fastipc_server_stop(struct fastipc_server *srv)
+{
+	int ret;
+
+	__atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
+	ret = server_wake(srv);
+	/* A full quota means messages wait: a thread will see the flag. */
+	return ret == -EAGAIN ? 0 : ret;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct fastipc_server *srv = w->srv;
+	int expected = 0;
+	int ret;
+
+	ret = serve(srv, w->reply, false, 0);
+	if (ret < 0) {
+		__atomic_compare_exchange_n(&srv->error, &expected, ret, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+		__atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
+	}
+	/* Pass the wake on to the threads still serving. */
+	if (__atomic_sub_fetch(&srv->active, 1, __ATOMIC_ACQ_REL))
+		server_wake(srv);
+	return NULL;
+}
+
+static void pool_free(struct fastipc_server *srv)
+{
+	unsigned int i;
+
+	for (i = 0; i < srv->nworkers; i++)
+		free(srv->workers[i].reply);
+	free(srv->workers);
+	srv->workers = NULL;
+	srv->nworkers = 0;
+	srv->started = false;
+	__atomic_store_n(&srv->running, false, __ATOMIC_RELEASE);
+}
+
+/* Sets up @nthreads workers; the pool is then the caller's. */
+static int pool_init(struct fastipc_server *srv, unsigned int nthreads)
+{
+	unsigned int i;
+	int ret = 0;
+
+	if (!nthreads)
+		return -EINVAL;
+	pthread_mutex_lock(&srv->pool_lock);
+	if (srv->running) {
+		pthread_mutex_unlock(&srv->pool_lock);
+		return -EBUSY;
+	}
+	__atomic_store_n(&srv->running, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&srv->pool_lock);
+
+	srv->workers = calloc(nthreads, sizeof(*srv->workers));
+	if (!srv->workers) {
+		pool_free(srv);
+		return -ENOMEM;
+	}
+	srv->nworkers = nthreads;
+	for (i = 0; i < nthreads; i++) {
+		srv->workers[i].srv = srv;
+		srv->workers[i].reply = malloc(srv->reply_size);
+		if (!srv->workers[i].reply)
+			ret = -ENOMEM;
+	}
+	if (ret) {
+		pool_free(srv);
+		return ret;
+	}
+	srv->error = 0;
+	srv->active = 0;
+	__atomic_store_n(&srv->stopping, 0, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Starts workers @first.. on threads of their own. */
+static int pool_spawn(struct fastipc_server *srv, unsigned int first)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = first; i < srv->nworkers; i++) {
+		__atomic_add_fetch(&srv->active, 1, __ATOMIC_ACQ_REL);
+		ret = pthread_create(&srv->workers[i].thread, NULL, worker_main, &srv->workers[i]);
+		if (ret) {
+			__atomic_sub_fetch(&srv->active, 1, __ATOMIC_ACQ_REL);
+			srv->nworkers = i;
+			fastipc_server_stop(srv);
+			return -ret;
+		}
+	}
+	return 0;
+}
+
+/* Joins workers @first.. and frees the pool: the first error of any. */
+static int pool_join(struct fastipc_server *srv, unsigned int first, int ret)
+{
+	unsigned int i;
+
+	for (i = first; i < srv->nworkers; i++)
+		pthread_join(srv->workers[i].thread, NULL);
+	if (!ret)
+		ret = srv->error;
+	pool_free(srv);
+	return ret;
+}
+
+int fastipc_server_run(struct fastipc_server *srv, unsigned int nthreads)
+{
+	int ret = pool_init(srv, nthreads);
+
+	if (ret)
+		return ret;
+	/* This thread is worker 0, so it counts as active before the others start. */
+	__atomic_add_fetch(&srv->active, 1, __ATOMIC_ACQ_REL);
+	ret = pool_spawn(srv, 1);
+	worker_main(&srv->workers[0]);
+	return pool_join(srv, 1, ret);
+}
+
+int fastipc_server_start(struct fastipc_server *srv, unsigned int nthreads)
+{
+	int ret = pool_init(srv, nthreads);
+
+	if (ret)
+		return ret;
+	srv->started = true;
+	ret = pool_spawn(srv, 0);
+	if (ret)
+		return pool_join(srv, 0, ret);
+	return 0;
+}
+
+int fastipc_server_wait(struct fastipc_server *srv)
+{
+	if (!srv->started)
+		return -EINVAL;
+	return pool_join(srv, 0, 0);
+}
+
+int fastipc_server_dispatch(struct fastipc_server *srv, unsigned int max)
+{
+	int ret;
+
+	if (pthread_mutex_trylock(&srv->dispatch_lock))
+		return -EBUSY;
+	if (!srv->dispatch_reply)
+		srv->dispatch_reply = malloc(srv->reply_size);
+	ret = srv->dispatch_reply ? serve(srv, srv->dispatch_reply, true, max) : -ENOMEM;
+	pthread_mutex_unlock(&srv->dispatch_lock);
+	return ret;
+}
