@@ -31,6 +31,7 @@ static void fastipc_buf_release(struct kref *ref)
 	mmdrop(buf->mm);
 	kvfree(buf->pages);
 	kfree(buf);
+	atomic_long_dec(&fastipc_objects[FASTIPC_OBJ_BUFS]);
 }
 
 void fastipc_buf_put(struct fastipc_buf *buf)
@@ -99,6 +100,7 @@ static struct fastipc_buf *fastipc_buf_pin(u64 addr, u64 len)
 		goto out_unpin;
 	}
 	buf->kaddr = (u8 *)buf->vaddr + offset_in_page(addr);
+	atomic_long_inc(&fastipc_objects[FASTIPC_OBJ_BUFS]);
 	return buf;
 
 out_unpin:

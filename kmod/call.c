@@ -28,6 +28,7 @@
 #include <linux/wait_bit.h>
 
 #include "fastipc.h"
+#include "trace.h"
 
 /**
  * struct fastipc_waiter - a server thread waiting in FASTIPC_IOC_SERVE
@@ -166,8 +167,10 @@ static void fastipc_deliver(struct fastipc_endpoint *ep, struct fastipc_slot *sl
 			wake_up_interruptible_sync(&w->wq);
 		else
 			wake_up_interruptible(&w->wq);
+		fastipc_stat_add(FASTIPC_STAT_HANDOFFS, 1);
 		return;
 	}
+	fastipc_stat_add(FASTIPC_STAT_QUEUED, 1);
 	slot->state = FASTIPC_SLOT_QUEUED;
 	list_add_tail(&slot->node, &ep->pending);
 	WRITE_ONCE(ep->npending, ep->npending + 1);
@@ -196,6 +199,16 @@ static int fastipc_slot_publish(struct fastipc_endpoint *ep, struct fastipc_slot
 	slot->uid = uid;
 	slot->gid = gid;
 	slot->token = (++ep->seq << FASTIPC_SLOT_BITS) | (slot - ep->slots);
+	if (!call) {
+		trace_fastipc_send(ep->id, slot->token, opcode, len);
+		fastipc_stat_add(FASTIPC_STAT_SENDS, 1);
+	} else if (call->hops) {
+		trace_fastipc_forward(ep->id, slot->token, opcode, len);
+		fastipc_stat_add(FASTIPC_STAT_FORWARDS, 1);
+	} else {
+		trace_fastipc_call(ep->id, slot->token, opcode, len);
+		fastipc_stat_add(FASTIPC_STAT_CALLS, 1);
+	}
 	if (call) {
 		WRITE_ONCE(call->ep, ep);
 		call->slot = slot;
@@ -249,6 +262,7 @@ static int fastipc_caller_finish(struct fastipc_caller *call, int wait_ret)
 				call->slot->call = NULL;
 			}
 			call->state = FASTIPC_CALLER_CANCELLED;
+			fastipc_stat_add(FASTIPC_STAT_CANCELLED, 1);
 			ret = wait_ret;
 			break;
 		default:
@@ -448,6 +462,7 @@ static void fastipc_received(struct fastipc_endpoint *ep, struct fastipc_slot *s
 	arg->pid = pid_nr_ns(slot->sender, task_active_pid_ns(current));
 	arg->uid = from_kuid_munged(current_user_ns(), slot->uid);
 	arg->gid = from_kgid_munged(current_user_ns(), slot->gid);
+	trace_fastipc_receive(ep->id, slot->token, slot->opcode, slot->len);
 }
 
 /* The receive half of FASTIPC_IOC_SERVE. */
@@ -507,8 +522,11 @@ int fastipc_cmd_serve(struct fastipc_port *port, void *data)
 
 	if (reply) {
 		ret = fastipc_reply(ep, arg, recv);
+		trace_fastipc_reply(ep->id, arg->reply_token, arg->reply_status,
+				    arg->reply_len, ret);
 		if (ret)
 			return ret;
+		fastipc_stat_add(FASTIPC_STAT_REPLIES, 1);
 	}
 	arg->msg_flags = 0;
 	arg->token = 0;

@@ -41,6 +41,7 @@
 #include "compat.h"
 #include "fastipc.h"
 
+/* In the order of the FASTIPC_STAT_COPY_* counters. */
 enum fastipc_copy_routine {
 	FASTIPC_COPY_UNROLLED,
 	FASTIPC_COPY_KERNEL,
@@ -164,13 +165,15 @@ static const fastipc_copy_fn fastipc_copy_fns[FASTIPC_COPY_NR] = {
  */
 unsigned long fastipc_copy_from_user(void *dst, const void __user *src, unsigned long len)
 {
+	int routine = copy_bulk;
+
 	if (len <= (unsigned int)copy_small_max)
-		return fastipc_copy_unrolled(dst, src, len);
-	if (copy_nt_min && len >= (unsigned int)copy_nt_min)
-		return fastipc_copy_nt(dst, src, len);
-	if (copy_bulk == FASTIPC_COPY_MOVSQ)
-		return fastipc_copy_movsq(dst, src, len);
-	return copy_from_user(dst, src, len);
+		routine = FASTIPC_COPY_UNROLLED;
+	else if (copy_nt_min && len >= (unsigned int)copy_nt_min)
+		routine = FASTIPC_COPY_NT;
+	fastipc_stat_add(FASTIPC_STAT_COPY_UNROLLED + routine, 1);
+	fastipc_stat_add(FASTIPC_STAT_BYTES, len);
+	return fastipc_copy_fns[routine](dst, src, len);
 }
 
 static const u32 fastipc_cal_sizes[] = {

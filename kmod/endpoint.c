@@ -37,6 +37,7 @@ static void fastipc_ep_release(struct kref *ref)
 	if (ep->ipc_ns)
 		fastipc_put_ipc_ns(ep->ipc_ns);
 	kfree(ep);
+	atomic_long_dec(&fastipc_objects[FASTIPC_OBJ_ENDPOINTS]);
 }
 
 void fastipc_ep_put(struct fastipc_endpoint *ep)
@@ -122,11 +123,13 @@ static struct fastipc_endpoint *fastipc_ep_alloc(struct fastipc_buf *pool, u64 o
 		list_add_tail(&ep->slots[i].node, &ep->free_slots);
 	ep->nfree = nslots;
 	ep->max_oneway = DIV_ROUND_UP(nslots, 2);
-	ep->seq = (u64)atomic64_inc_return(&fastipc_ep_serial) << 32;
+	ep->id = atomic64_inc_return(&fastipc_ep_serial);
+	ep->seq = ep->id << 32;
 	ep->pool = pool;
 	ep->pool_base = pool->kaddr + offset;
 	ep->slot_size = slot_size;
 	ep->nslots = nslots;
+	atomic_long_inc(&fastipc_objects[FASTIPC_OBJ_ENDPOINTS]);
 	return ep;
 }
 

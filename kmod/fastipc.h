@@ -28,6 +28,7 @@
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/percpu.h>
 #include <linux/poll.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -107,6 +108,7 @@ struct fastipc_slot {
  * @npending: slots on @pending.
  * @noneway: slots held by one-way messages.
  * @max_oneway: at most this many.
+ * @id: serial number, for tracing and fdinfo.
  * @seq: last token sequence number handed out.
  * @slot_wq: senders waiting for a free slot.
  * @poll_wq: poll on the endpoint and on its clients.
@@ -134,6 +136,7 @@ struct fastipc_endpoint {
 	unsigned int npending;
 	unsigned int noneway;
 	unsigned int max_oneway;
+	u64 id;
 	u64 seq;
 	wait_queue_head_t slot_wq;
 	wait_queue_head_t poll_wq;
@@ -219,6 +222,41 @@ struct fastipc_port {
 	spinlock_t buf_lock;	/* innermost, never nested */
 	struct fastipc_buf *bufs[FASTIPC_MAX_BUFS];
 };
+
+/* stats.c: counters for debugfs fastipc/stats, cheap enough for the fast path. */
+enum fastipc_stat {
+	FASTIPC_STAT_CALLS,
+	FASTIPC_STAT_SENDS,
+	FASTIPC_STAT_FORWARDS,
+	FASTIPC_STAT_REPLIES,
+	FASTIPC_STAT_HANDOFFS,	/* given straight to an idle server thread */
+	FASTIPC_STAT_QUEUED,	/* no server thread was idle */
+	FASTIPC_STAT_CANCELLED,	/* given up by their caller */
+	FASTIPC_STAT_BYTES,	/* payload bytes copied */
+	FASTIPC_STAT_COPY_UNROLLED,
+	FASTIPC_STAT_COPY_KERNEL,
+	FASTIPC_STAT_COPY_MOVSQ,
+	FASTIPC_STAT_COPY_NT,
+	FASTIPC_STAT_NR,
+};
+
+/* Live objects; all return to zero once every fd is closed. */
+enum fastipc_object {
+	FASTIPC_OBJ_PORTS,
+	FASTIPC_OBJ_ENDPOINTS,
+	FASTIPC_OBJ_BUFS,
+	FASTIPC_OBJ_NR,
+};
+
+DECLARE_PER_CPU(u64, fastipc_stats[FASTIPC_STAT_NR]);
+extern atomic_long_t fastipc_objects[FASTIPC_OBJ_NR];
+
+static inline void fastipc_stat_add(enum fastipc_stat stat, u64 n)
+{
+	this_cpu_add(fastipc_stats[stat], n);
+}
+
+void fastipc_stats_init(struct dentry *debugfs_dir);
 
 /* main.c */
 struct fastipc_endpoint *fastipc_port_ep(struct fastipc_port *port, int role);

@@ -13,10 +13,14 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "fastipc.h"
+
+#define CREATE_TRACE_POINTS
+#include "trace.h"
 
 static const struct file_operations fastipc_fops;
 static struct dentry *fastipc_debugfs;
@@ -122,11 +126,11 @@ static long fastipc_ioctl(struct file *file, unsigned int cmd, unsigned long uar
 	if (copy_from_user(&buf, argp, _IOC_SIZE(cmd)))
 		return -EFAULT;
 	ret = op->fn(file->private_data, &buf);
+	if (!ret && copy_to_user(argp, &buf, _IOC_SIZE(cmd)))
+		ret = -EFAULT;
 	if (ret)
-		return ret;
-	if (copy_to_user(argp, &buf, _IOC_SIZE(cmd)))
-		return -EFAULT;
-	return 0;
+		trace_fastipc_error(nr, ret);
+	return ret;
 }
 
 static __poll_t fastipc_poll(struct file *file, poll_table *wait)
@@ -150,6 +154,7 @@ static int fastipc_open(struct inode *inode, struct file *file)
 	mutex_init(&port->mutex);
 	spin_lock_init(&port->buf_lock);
 	file->private_data = port;
+	atomic_long_inc(&fastipc_objects[FASTIPC_OBJ_PORTS]);
 	return 0;
 }
 
@@ -164,7 +169,45 @@ static int fastipc_release(struct inode *inode, struct file *file)
 	fastipc_port_release_bufs(port);
 	mutex_destroy(&port->mutex);
 	kfree(port);
+	atomic_long_dec(&fastipc_objects[FASTIPC_OBJ_PORTS]);
 	return 0;
+}
+
+/* What a stuck server or client is doing, as /proc/<pid>/fdinfo/<fd> lines. */
+static void fastipc_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	static const char * const roles[] = { "none", "endpoint", "client" };
+	struct fastipc_port *port = file->private_data;
+	/* Pairs with the release that publishes port->ep with the role. */
+	int role = smp_load_acquire(&port->role);
+	struct fastipc_endpoint *ep = port->ep;
+	struct list_head *pos;
+	unsigned int idle = 0;
+	u64 bytes = 0;
+	int i;
+
+	spin_lock(&port->buf_lock);
+	for (i = 0; i < FASTIPC_MAX_BUFS; i++)
+		bytes += port->bufs[i] ? port->bufs[i]->len : 0;
+	spin_unlock(&port->buf_lock);
+	seq_printf(m, "role:\t%s\n", roles[role]);
+	seq_printf(m, "registered_bytes:\t%llu\n", bytes);
+	if (role == FASTIPC_ROLE_NONE)
+		return;
+
+	spin_lock(&ep->lock);
+	list_for_each(pos, &ep->idle)
+		idle++;
+	seq_printf(m, "endpoint:\t%llu\n", ep->id);
+	seq_printf(m, "name:\t%s\n", ep->named ? ep->name : "");
+	seq_printf(m, "dead:\t%d\n", ep->dead);
+	seq_printf(m, "slots:\t%u x %u bytes\n", ep->nslots, ep->slot_size);
+	seq_printf(m, "free_slots:\t%u\n", ep->nfree);
+	seq_printf(m, "queued:\t%u\n", ep->npending);
+	seq_printf(m, "held:\t%u\n", ep->nslots - ep->nfree - ep->npending);
+	seq_printf(m, "oneway:\t%u/%u\n", ep->noneway, ep->max_oneway);
+	seq_printf(m, "waiting_threads:\t%u\n", idle);
+	spin_unlock(&ep->lock);
 }
 
 static const struct file_operations fastipc_fops = {
@@ -174,6 +217,7 @@ static const struct file_operations fastipc_fops = {
 	.unlocked_ioctl	= fastipc_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.poll		= fastipc_poll,
+	.show_fdinfo	= fastipc_show_fdinfo,
 	.llseek		= noop_llseek,
 };
 
@@ -189,6 +233,7 @@ static int __init fastipc_init(void)
 	int ret;
 
 	fastipc_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	fastipc_stats_init(fastipc_debugfs);
 	ret = fastipc_copy_init(fastipc_debugfs);
 	if (ret)
 		goto out_debugfs;
