@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * fastipc-bench: one harness drives every mechanism through the same table
+ * of operations, with the same messages, and verifies every byte it gets
+ * back.
+ */
+#ifndef FASTIPC_BENCH_H
+#define FASTIPC_BENCH_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Writable bytes before every request, so a mechanism can prepend a header without a copy. */
+#define BENCH_HEADROOM		64
+
+/* Request kinds; the low byte of an opcode, the rest are flags. */
+enum bench_op {
+	BENCH_ECHO = 1,		/* reply: the request's bytes */
+	BENCH_ONEWAY,		/* reply: a 4-byte status only */
+	BENCH_STREAM,		/* a stream follows (fd mechanisms) */
+	BENCH_STREAM_DATA,	/* one stream chunk (fastipc one-way) */
+	BENCH_STREAM_END,	/* stream done: reply 0 if all bytes checked out */
+	BENCH_QUIT,		/* reply, then the server exits */
+};
+#define BENCH_OP(op)		((op) & 0xff)
+/* Stream flags: check every byte, not just each chunk's sequence words. */
+#define BENCH_F_FULL		0x100
+/* Stream flag: size the socket buffers to the chunk (the L41 labs' variant). */
+#define BENCH_F_SOCKBUF		0x200
+
+/* Status a server returns for QUIT; STREAM_END's status on success is 0. */
+#define BENCH_QUIT_STATUS	0x5117u
+
+/* Framing of fd and shm mechanisms: {op, len} on requests, {status, len} on replies. */
+struct bench_hdr {
+	uint32_t word;
+	uint32_t len;
+};
+
+/* STREAM's payload on fd mechanisms. */
+struct bench_stream_req {
+	uint32_t chunk;
+	uint32_t flags;
+	uint64_t total;
+};
+
+struct bench_params {
+	int client_cpu;
+	int server_cpu;
+	bool same_cpu;
+	uint32_t max_payload;	/* largest request or reply */
+	uint32_t max_chunk;	/* largest stream chunk */
+};
+
+/* One round trip: the harness fills op, len and req; the mechanism the rest. */
+struct bench_call {
+	uint32_t op;
+	uint32_t len;
+	uint8_t *req;		/* BENCH_HEADROOM writable bytes precede it */
+	const uint8_t *reply;	/* the reply bytes, in the mechanism's memory */
+	uint32_t reply_len;
+	uint32_t status;	/* the 4-byte status (oneway, quit) */
+};
+
+/* One stream: total bytes in chunks of chunk, every chunk stamped with its index. */
+struct bench_stream {
+	int variant;
+	uint32_t chunk;
+	uint64_t total;
+	bool full;
+	uint8_t *buf;		/* chunk bytes, BENCH_HEADROOM before them */
+};
+
+struct mech {
+	const char *name;
+	const char *note;		/* for mechanisms.csv */
+	const char *const *stream_names; /* stream variants, NULL-terminated */
+	bool in_process;		/* no server process: placement is moot */
+	int (*start)(struct mech *m, const struct bench_params *p);
+	int (*call)(struct mech *m, struct bench_call *c);
+	int (*stream)(struct mech *m, const struct bench_stream *s);
+	void (*idle)(struct mech *m);	/* between runs: stop burning CPU */
+	int (*stop)(struct mech *m);	/* the server's exit status, 0 when clean */
+	void *priv;
+	bool quit;			/* the server acknowledged BENCH_QUIT */
+	char skip[160];			/* why start() declined, when it did */
+};
+
+/* Status of a oneway reply: depends on the length and on both ends' bytes. */
+static inline uint32_t bench_status(const uint8_t *p, uint32_t len)
+{
+	uint64_t head = 0;
+	uint32_t h = len * 0x9e3779b1u;
+
+	if (len) {
+		__builtin_memcpy(&head, p, len < 8 ? len : 8);
+		h ^= (uint32_t)head ^ (uint32_t)(head >> 32);
+		h += p[len - 1] * 0x01000193u;
+	}
+	return h;
+}
+
+/* util.c */
+struct srv {
+	pid_t pid;
+	int ready;	/* parent: read end of the ready pipe; child: write end */
+};
+
+int srv_fork(struct srv *s, int cpu);
+void srv_ready(struct srv *s, int err);
+int srv_wait_ready(struct srv *s);
+int srv_stop(struct srv *s, bool quit);
+int pin_cpu(int cpu);
+void *bench_map(size_t len, bool shared);
+int read_full(int fd, void *buf, size_t len);
+int write_full(int fd, const void *buf, size_t len);
+const uint8_t *bench_pattern(uint32_t len);
+void bench_stamp(uint8_t *p, uint32_t len, uint64_t seq);
+void stream_stamp(uint8_t *chunk, uint32_t len, uint64_t idx);
+int bench_fail(const char *what, int err);
+
+/* A stream receiver's state: where in the stream it is, and what it expects there. */
+struct stream_rx {
+	uint32_t chunk;
+	uint64_t total;
+	uint64_t off;
+	bool full;
+	bool bad;
+	uint8_t *expect;	/* one chunk as the sender stamps it */
+	uint64_t expect_idx;
+};
+
+void stream_rx_begin(struct stream_rx *rx, uint32_t chunk, uint64_t total, bool full);
+void stream_rx_check(struct stream_rx *rx, const uint8_t *p, size_t n);
+bool stream_rx_ok(const struct stream_rx *rx);
+
+/* harness.c: what one placement measures. */
+struct bench_cfg {
+	const uint32_t *sizes;
+	int nsizes;
+	const uint32_t *chunks;
+	int nchunks;
+	int runs;		/* per point, the first of them dropped */
+	uint64_t run_ns;	/* how long one run should take */
+	uint64_t stream_total;	/* bytes per stream run */
+	unsigned int watchdog_s;
+};
+
+/* One point of the results: a mechanism, a pattern and a size, in one placement. */
+struct point {
+	struct mech *m;
+	const char *name;	/* the mechanism, or its stream variant */
+	const char *placement;
+	int variant;
+	uint32_t op;		/* BENCH_ECHO, BENCH_ONEWAY or BENCH_STREAM */
+	uint32_t len;		/* payload, or chunk for streams */
+	uint64_t iters;		/* round trips per run; streams: chunks per run */
+	int nruns;
+	double *ns;		/* per run: mean round trip, or time per chunk */
+	bool skipped;
+};
+
+int bench_placement(const struct bench_cfg *cfg, struct mech **mechs, int nmechs,
+		    const struct bench_params *p, const char *placement,
+		    struct point **ptsp, int *nptsp);
+void bench_progress_total(int nplacements);
+
+/* stats.c */
+struct quartiles {
+	double q1, median, q3;
+};
+
+struct quartiles quartiles(double *v, int n);
+
+/* memory.c and perf.c */
+int measure_memory(const char *outdir);
+int perf_compare(const char *outdir, double pipe_same_ns, double pipe_cross_ns, bool quick);
+
+/* The mechanisms, in the order they run. */
+extern struct mech mech_fastipc, mech_pipe, mech_unix_stream, mech_unix_seqpacket,
+	mech_shm_futex, mech_memcpy, mech_tcp, mech_posix_mq, mech_shm_eventfd,
+	mech_shm_signal, mech_shm_spin, mech_binder, mech_short_circuit;
+
+#endif /* FASTIPC_BENCH_H */

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fastipc-bench: fastipc against the local IPC a program would otherwise
+ * use, on the board. Writes results.csv, mechanisms.csv, memory.csv and
+ * perf.txt into the output directory; progress goes to stderr.
+ *
+ *   fastipc-bench [--quick] [--out DIR] [--only MECH,...] [--runs N]
+ *                 [--placement same-cpu|cross-cpu] [--no-memory] [--no-perf]
+ *
+ * QUICK=1 in the environment is --quick.
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define KiB	1024u
+#define MiB	(1024u * 1024u)
+
+static const uint32_t full_sizes[] = {
+	0, 16, 64, 256, KiB, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, MiB,
+};
+static const uint32_t quick_sizes[] = { 0, 64, 4 * KiB, 64 * KiB, MiB };
+static const uint32_t full_chunks[] = { KiB, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, MiB };
+static const uint32_t quick_chunks[] = { 4 * KiB, 64 * KiB, MiB };
+
+static struct mech *const all_mechs[] = {
+	&mech_fastipc, &mech_pipe, &mech_unix_stream, &mech_unix_seqpacket, &mech_shm_futex,
+	&mech_memcpy, &mech_tcp, &mech_posix_mq, &mech_shm_eventfd, &mech_shm_signal,
+	&mech_shm_spin, &mech_binder, &mech_short_circuit,
+};
+#define NMECHS	(int)(sizeof(all_mechs) / sizeof(all_mechs[0]))
+
+#define ARRAY_LEN(a)	(int)(sizeof(a) / sizeof((a)[0]))
+
+struct placement {
+	const char *name;
+	int server_cpu;
+	struct point *pts;
+	int npts;
+};
+
+static bool listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p;
+
+	if (!list)
+		return true;
+	for (p = list; (p = strstr(p, name)); p += n)
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
+}
+
+static FILE *out_file(const char *dir, const char *name, char *tmp, size_t len)
+{
+	FILE *f;
+
+	snprintf(tmp, len, "%s/%s.tmp", dir, name);
+	f = fopen(tmp, "w");
+	if (!f)
+		fprintf(stderr, "fastipc-bench: cannot write %s: %s\n", tmp, strerror(errno));
+	return f;
+}
+
+/* Replaces the old file only once the new one is complete. */
+static int out_done(FILE *f, const char *tmp)
+{
+	char dst[4096];
+	size_t n = strlen(tmp) - 4;
+
+	if (fclose(f))
+		return -errno;
+	snprintf(dst, sizeof(dst), "%.*s", (int)n, tmp);
+	return rename(tmp, dst) ? -errno : 0;
+}
+
+static struct quartiles point_stats(const struct point *pt)
+{
+	double v[64];
+	int i, n = 0;
+
+	/* The first run is dropped: it pays for whatever the previous point disturbed. */
+	for (i = 1; i < pt->nruns && n < 64; i++)
+		v[n++] = pt->ns[i];
+	return quartiles(v, n);
+}
+
+static const char *pattern_of(uint32_t op)
+{
+	return op == BENCH_ECHO ? "echo" : op == BENCH_ONEWAY ? "oneway" : "stream";
+}
+
+static int write_results(const char *dir, const struct placement *pl, int npl)
+{
+	char tmp[4096];
+	FILE *f = out_file(dir, "results.csv", tmp, sizeof(tmp));
+	struct quartiles q;
+	int i, j, wide = 0;
+
+	if (!f)
+		return -errno;
+	fprintf(f, "mechanism,pattern,placement,payload_bytes,runs,rtt_ns_median,rtt_ns_q1,"
+		"rtt_ns_q3,mb_per_s\n");
+	for (i = 0; i < npl; i++)
+		for (j = 0; j < pl[i].npts; j++) {
+			const struct point *pt = &pl[i].pts[j];
+
+			q = point_stats(pt);
+			fprintf(f, "%s,%s,%s,%u,%d,%.1f,%.1f,%.1f,%.2f\n", pt->name,
+				pattern_of(pt->op), pl[i].name, pt->len, pt->nruns - 1, q.median,
+				q.q1, q.q3, q.median > 0 ? pt->len * 1e3 / q.median : 0);
+			if (q.median > 0 && (q.q3 - q.q1) / q.median > 0.25) {
+				if (!wide++)
+					printf("Points too spread to trust (IQR over 25%% of the median):\n");
+				printf("  wide: %s %s %s %u B: median %.0f ns, IQR %.0f..%.0f\n",
+				       pt->name, pattern_of(pt->op), pl[i].name, pt->len, q.median,
+				       q.q1, q.q3);
+			}
+		}
+	if (!wide)
+		printf("No point's spread is wide (IQR within 25%% of the median everywhere).\n");
+	return out_done(f, tmp);
+}
+
+static int write_notes(const char *dir)
+{
+	char tmp[4096];
+	FILE *f = out_file(dir, "mechanisms.csv", tmp, sizeof(tmp));
+	int i, v;
+
+	if (!f)
+		return -errno;
+	fprintf(f, "mechanism,note\n");
+	for (i = 0; i < NMECHS; i++) {
+		fprintf(f, "%s,\"%s%s\"\n", all_mechs[i]->name, all_mechs[i]->note,
+			all_mechs[i]->skip[0] ? " (skipped on this board)" : "");
+		for (v = 0; all_mechs[i]->stream_names && all_mechs[i]->stream_names[v]; v++)
+			if (strcmp(all_mechs[i]->stream_names[v], all_mechs[i]->name))
+				fprintf(f, "%s,\"stream variant of %s\"\n",
+					all_mechs[i]->stream_names[v], all_mechs[i]->name);
+	}
+	return out_done(f, tmp);
+}
+
+static const struct point *find(const struct placement *pl, const char *name, uint32_t op,
+				uint32_t len)
+{
+	int i;
+
+	for (i = 0; i < pl->npts; i++)
+		if (!strcmp(pl->pts[i].name, name) && pl->pts[i].op == op && pl->pts[i].len == len)
+			return &pl->pts[i];
+	return NULL;
+}
+
+static double median_of(const struct placement *pl, const char *name, uint32_t op, uint32_t len)
+{
+	const struct point *pt = find(pl, name, op, len);
+
+	return pt ? point_stats(pt).median : 0;
+}
+
+/* A first look at the numbers; the report pipeline makes the real tables. */
+static void print_summary(const struct placement *pl, int npl, const struct bench_cfg *cfg)
+{
+	static const char *const peers[] = { "pipe", "unix-stream", "shm-futex", "binder", "memcpy" };
+	double f, v;
+	int i, s, p;
+
+	for (i = 0; i < npl; i++) {
+		printf("\necho round trip, %s (median ns; fastipc/peer ratio in brackets)\n",
+		       pl[i].name);
+		printf("%9s %10s", "bytes", "fastipc");
+		for (p = 0; p < ARRAY_LEN(peers); p++)
+			printf(" %20s", peers[p]);
+		printf("\n");
+		for (s = 0; s < cfg->nsizes; s++) {
+			f = median_of(&pl[i], "fastipc", BENCH_ECHO, cfg->sizes[s]);
+			printf("%9u %10.0f", cfg->sizes[s], f);
+			for (p = 0; p < ARRAY_LEN(peers); p++) {
+				v = median_of(&pl[i], peers[p], BENCH_ECHO, cfg->sizes[s]);
+				if (v > 0 && f > 0)
+					printf(" %12.0f [%5.2f]", v, f / v);
+				else
+					printf(" %20s", "-");
+			}
+			printf("\n");
+		}
+	}
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: fastipc-bench [--quick] [--out DIR] [--only MECH,...] [--runs N]\n"
+		"                     [--placement same-cpu|cross-cpu] [--no-memory] [--no-perf]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "quick", no_argument, NULL, 'q' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "only", required_argument, NULL, 'm' },
+		{ "runs", required_argument, NULL, 'r' },
+		{ "placement", required_argument, NULL, 'p' },
+		{ "no-memory", no_argument, NULL, 'M' },
+		{ "no-perf", no_argument, NULL, 'P' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct placement pl[2] = {
+		{ .name = "same-cpu", .server_cpu = 0 }, { .name = "cross-cpu", .server_cpu = 1 },
+	};
+	const char *outdir = "bench/out", *only = NULL, *placement = NULL;
+	const char *q = getenv("QUICK");
+	bool quick = q && *q && strcmp(q, "0"), memory = true, perf = true;
+	struct bench_cfg cfg = { .watchdog_s = 120 };
+	struct mech *mechs[NMECHS];
+	struct bench_params p = { 0 };
+	int c, i, nmechs = 0, npl = 0, runs = 0, ret;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'q': quick = true; break;
+		case 'o': outdir = optarg; break;
+		case 'm': only = optarg; break;
+		case 'r': runs = atoi(optarg); break;
+		case 'p': placement = optarg; break;
+		case 'M': memory = false; break;
+		case 'P': perf = false; break;
+		default: usage();
+		}
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	cfg.sizes = quick ? quick_sizes : full_sizes;
+	cfg.nsizes = quick ? ARRAY_LEN(quick_sizes) : ARRAY_LEN(full_sizes);
+	cfg.chunks = quick ? quick_chunks : full_chunks;
+	cfg.nchunks = quick ? ARRAY_LEN(quick_chunks) : ARRAY_LEN(full_chunks);
+	cfg.runs = runs > 1 ? runs : quick ? 4 : 11;
+	cfg.run_ns = quick ? 5000000 : 15000000;
+	cfg.stream_total = quick ? 4 * MiB : 16 * MiB;
+	p.client_cpu = 0;
+	p.max_payload = cfg.sizes[cfg.nsizes - 1];
+	p.max_chunk = cfg.chunks[cfg.nchunks - 1];
+	for (i = 0; i < NMECHS; i++)
+		if (listed(only, all_mechs[i]->name))
+			mechs[nmechs++] = all_mechs[i];
+	for (i = 0; i < 2; i++) {
+		if (placement && strcmp(placement, pl[i].name))
+			continue;
+		if (pl[i].server_cpu && sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+			fprintf(stderr, "fastipc-bench: one CPU only: no cross-cpu placement\n");
+			continue;
+		}
+		pl[npl++] = pl[i];
+	}
+	if (!nmechs || !npl)
+		usage();
+	fprintf(stderr, "fastipc-bench: %s run: %d mechanisms, %d sizes, %d runs per point, output in %s\n",
+		quick ? "quick" : "full", nmechs, cfg.nsizes, cfg.runs, outdir);
+	if (mkdir(outdir, 0755) && errno != EEXIST) {
+		bench_fail(outdir, errno);
+		return 1;
+	}
+	if (memory && measure_memory(outdir))
+		return 1;
+	bench_progress_total(npl);
+	for (i = 0; i < npl; i++) {
+		p.server_cpu = pl[i].server_cpu;
+		p.same_cpu = p.server_cpu == p.client_cpu;
+		ret = pin_cpu(p.client_cpu);
+		if (!ret)
+			ret = bench_placement(&cfg, mechs, nmechs, &p, pl[i].name, &pl[i].pts,
+					      &pl[i].npts);
+		if (ret) {
+			bench_fail(pl[i].name, ret);
+			return 1;
+		}
+	}
+	if (write_results(outdir, pl, npl) || write_notes(outdir))
+		return 1;
+	print_summary(pl, npl, &cfg);
+	if (perf) {
+		double same = 0, cross = 0;
+
+		for (i = 0; i < npl; i++) {
+			double v = median_of(&pl[i], "pipe", BENCH_ECHO, 0);
+
+			if (pl[i].server_cpu)
+				cross = v;
+			else
+				same = v;
+		}
+		if (perf_compare(outdir, same, cross, quick))
+			return 1;
+	}
+	printf("\nfastipc-bench: results in %s/results.csv\n", outdir);
+	return 0;
+}

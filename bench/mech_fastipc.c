@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fastipc through its raw ioctls: an endpoint whose server answers and
+ * receives in one FASTIPC_IOC_SERVE, echoing straight from the pool slot,
+ * and a client whose replies land in its registered buffer.
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/fastipc.h>
+
+/* Enough slots that one-way stream chunks can queue while the server works. */
+#define FIPC_NSLOTS	8
+
+struct fipc {
+	struct srv srv;
+	int fd;			/* the client port */
+	uint8_t *reply;		/* registered reply buffer */
+	size_t reply_len;
+	uint32_t reply_id;
+	uint32_t status;
+};
+
+static int fipc_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+static int fipc_register(int fd, void *addr, size_t len, uint32_t *id)
+{
+	struct fastipc_buf_register reg = { .addr = (uintptr_t)addr, .len = len };
+	int ret = fipc_ioctl(fd, FASTIPC_IOC_BUF_REGISTER, &reg);
+
+	*id = reg.id;
+	return ret;
+}
+
+/* The reply, if any, to the message just received; the stream's verdict rides on it. */
+static int serve_one(const struct fastipc_serve *m, const uint8_t *data, struct stream_rx *rx,
+		     struct fastipc_serve *next)
+{
+	memset(next, 0, sizeof(*next));
+	next->flags = FASTIPC_SERVE_REPLY | FASTIPC_SERVE_RECV;
+	next->reply_token = m->token;
+	switch (BENCH_OP(m->opcode)) {
+	case BENCH_ECHO:
+		next->reply_addr = (uintptr_t)data;
+		next->reply_len = m->len;
+		break;
+	case BENCH_ONEWAY:
+		next->reply_status = bench_status(data, m->len);
+		break;
+	case BENCH_STREAM_DATA:
+		if (rx->off == 0 && !rx->bad)
+			stream_rx_begin(rx, m->len, UINT64_MAX, m->opcode & BENCH_F_FULL);
+		if (m->len != rx->chunk)
+			rx->bad = true;
+		stream_rx_check(rx, data, m->len);
+		break;
+	case BENCH_STREAM_END:
+		next->reply_status = rx->bad ? -EBADMSG : (int32_t)(rx->off >> 10);
+		rx->off = 0;
+		rx->bad = false;
+		break;
+	case BENCH_QUIT:
+		next->reply_status = BENCH_QUIT_STATUS;
+		next->flags = FASTIPC_SERVE_REPLY;
+		return 1;
+	default:
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int fipc_server(int fd, const struct bench_params *p, struct srv *srv)
+{
+	uint32_t slot = p->max_payload > p->max_chunk ? p->max_payload : p->max_chunk;
+	size_t len = (size_t)slot * FIPC_NSLOTS;
+	struct stream_rx rx = { 0 };
+	struct fastipc_ep_create ep = { 0 };
+	struct fastipc_serve m = { .flags = FASTIPC_SERVE_RECV }, next;
+	uint8_t *pool = bench_map(len, false);
+	int ret, done;
+
+	if (!pool)
+		return -ENOMEM;
+	ret = fipc_register(fd, pool, len, &ep.pool_buf);
+	if (ret)
+		return ret;
+	ep.slot_size = slot;
+	ep.nslots = FIPC_NSLOTS;
+	ret = fipc_ioctl(fd, FASTIPC_IOC_EP_CREATE, &ep);
+	srv_ready(srv, -ret);
+	if (ret)
+		return ret;
+	for (;;) {
+		ret = fipc_ioctl(fd, FASTIPC_IOC_SERVE, &m);
+		if (ret == -EINTR)
+			continue;
+		if (ret)
+			return ret;
+		done = serve_one(&m, pool + m.offset, &rx, &next);
+		if (done < 0)
+			return done;
+		m = next;
+		if (done)
+			return fipc_ioctl(fd, FASTIPC_IOC_SERVE, &m);
+	}
+}
+
+static int fipc_start(struct mech *mech, const struct bench_params *p)
+{
+	struct fipc *f = calloc(1, sizeof(*f));
+	struct fastipc_connect conn = { .flags = FASTIPC_CONNECT_FD };
+	int ep, ret;
+
+	if (!f)
+		return -ENOMEM;
+	f->fd = -1;
+	mech->priv = f;
+	/* The server makes this port an endpoint; we connect through our copy of it. */
+	ep = open("/dev/fastipc", O_RDWR | O_CLOEXEC);
+	if (ep < 0) {
+		snprintf(mech->skip, sizeof(mech->skip), "cannot open /dev/fastipc: %s",
+			 strerror(errno));
+		return -errno;
+	}
+	ret = srv_fork(&f->srv, p->server_cpu);
+	if (ret == 0)
+		_exit(fipc_server(ep, p, &f->srv) ? 1 : 0);
+	if (ret < 0)
+		goto out;
+	ret = srv_wait_ready(&f->srv);
+	if (ret)
+		goto out;
+	f->reply_len = p->max_payload;
+	f->reply = bench_map(f->reply_len, false);
+	ret = -ENOMEM;
+	if (!f->reply)
+		goto out;
+	/* Later servers need not inherit (and copy) the pinned reply buffer. */
+	madvise(f->reply, f->reply_len, MADV_DONTFORK);
+	f->fd = open("/dev/fastipc", O_RDWR | O_CLOEXEC);
+	ret = f->fd < 0 ? -errno : fipc_register(f->fd, f->reply, f->reply_len, &f->reply_id);
+	if (ret)
+		goto out;
+	conn.ep_fd = ep;
+	ret = fipc_ioctl(f->fd, FASTIPC_IOC_CONNECT, &conn);
+out:
+	close(ep);
+	return ret;
+}
+
+static int fipc_do_call(struct fipc *f, uint32_t op, const void *req, uint32_t len,
+			struct fastipc_call *call)
+{
+	memset(call, 0, sizeof(*call));
+	call->opcode = op;
+	call->req_addr = (uintptr_t)req;
+	call->req_len = len;
+	call->reply_buf = f->reply_id;
+	call->reply_cap = f->reply_len;
+	return fipc_ioctl(f->fd, FASTIPC_IOC_CALL, call);
+}
+
+static int fipc_call(struct mech *mech, struct bench_call *c)
+{
+	struct fipc *f = mech->priv;
+	struct fastipc_call call;
+	int ret = fipc_do_call(f, c->op, c->req, c->len, &call);
+
+	if (ret)
+		return ret;
+	c->reply = f->reply;
+	c->reply_len = call.reply_len;
+	c->status = call.status;
+	return 0;
+}
+
+/* One-way sends, each chunk waiting for a free slot; a call at the end collects the verdict. */
+static int fipc_stream(struct mech *mech, const struct bench_stream *s)
+{
+	struct fipc *f = mech->priv;
+	struct fastipc_send send = {
+		.flags = FASTIPC_SEND_WAIT,
+		.opcode = BENCH_STREAM_DATA | (s->full ? BENCH_F_FULL : 0),
+		.addr = (uintptr_t)s->buf,
+		.len = s->chunk,
+	};
+	struct fastipc_call call;
+	uint64_t i, n = s->total / s->chunk;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		stream_stamp(s->buf, s->chunk, i);
+		ret = fipc_ioctl(f->fd, FASTIPC_IOC_SEND, &send);
+		if (ret)
+			return ret;
+	}
+	ret = fipc_do_call(f, BENCH_STREAM_END, NULL, 0, &call);
+	if (ret)
+		return ret;
+	return (uint64_t)call.status == s->total >> 10 ? 0 : -EBADMSG;
+}
+
+static int fipc_stop(struct mech *mech)
+{
+	struct fipc *f = mech->priv;
+	int ret;
+
+	if (!f)
+		return 0;
+	ret = srv_stop(&f->srv, mech->quit);
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->reply)
+		munmap(f->reply, f->reply_len);
+	free(f);
+	mech->priv = NULL;
+	return ret;
+}
+
+static const char *const fipc_streams[] = { "fastipc", NULL };
+
+struct mech mech_fastipc = {
+	.name = "fastipc",
+	.note = "raw ioctls; server replies straight from the pool slot",
+	.stream_names = fipc_streams,
+	.start = fipc_start,
+	.call = fipc_call,
+	.stream = fipc_stream,
+	.stop = fipc_stop,
+};

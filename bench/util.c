@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What every mechanism shares: server processes, pinning, full reads and
+ * writes, and the byte patterns the harness sends and checks.
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+/*
+ * Forks a server pinned to @cpu: returns 0 in the child, 1 in the parent, or
+ * -errno. The child dies with the bench, so a failed run leaves nothing behind.
+ */
+int srv_fork(struct srv *s, int cpu)
+{
+	pid_t parent = getpid();
+	int fds[2];
+
+	if (pipe2(fds, O_CLOEXEC))
+		return -errno;
+	s->pid = fork();
+	if (s->pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -errno;
+	}
+	if (s->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(99);
+		close(fds[0]);
+		s->ready = fds[1];
+		if (pin_cpu(cpu)) {
+			srv_ready(s, errno);
+			_exit(1);
+		}
+		return 0;
+	}
+	close(fds[1]);
+	s->ready = fds[0];
+	return 1;
+}
+
+/* In the child: tell the parent the server is set up (0) or failed (errno). */
+void srv_ready(struct srv *s, int err)
+{
+	int32_t v = err;
+
+	if (write(s->ready, &v, sizeof(v)) != sizeof(v))
+		_exit(1);
+	close(s->ready);
+}
+
+/* In the parent: 0 once the server is set up, else -errno. */
+int srv_wait_ready(struct srv *s)
+{
+	int32_t v;
+	int ret = read_full(s->ready, &v, sizeof(v));
+
+	close(s->ready);
+	s->ready = -1;
+	if (ret)
+		return -EPIPE;
+	return v ? -abs(v) : 0;
+}
+
+/*
+ * Reaps the server, killing it first unless it acknowledged BENCH_QUIT: its
+ * exit status, 0, its code, or 128 + signal.
+ */
+int srv_stop(struct srv *s, bool quit)
+{
+	int status;
+
+	if (s->pid <= 0)
+		return 0;
+	if (!quit)
+		kill(s->pid, SIGKILL);
+	if (waitpid(s->pid, &status, 0) != s->pid)
+		return -errno;
+	s->pid = 0;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+void *bench_map(size_t len, bool shared)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int read_full(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n ? -errno : -EPIPE;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int write_full(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * The fill pattern of a @len-byte message: it depends on the length too, so
+ * a reply of the wrong size or from an older request cannot pass. Built once
+ * per length and kept.
+ */
+const uint8_t *bench_pattern(uint32_t len)
+{
+	static struct {
+		uint32_t len;
+		uint8_t *p;
+	} cache[64];
+	unsigned int i;
+	uint32_t j;
+
+	for (i = 0; i < 64 && cache[i].p; i++)
+		if (cache[i].len == len)
+			return cache[i].p;
+	if (i == 64)
+		abort();
+	cache[i].p = malloc(len ? len : 1);
+	if (!cache[i].p)
+		abort();
+	cache[i].len = len;
+	for (j = 0; j < len; j++)
+		cache[i].p[j] = (uint8_t)((j * 131 + (j >> 8) * 7 + len * 17 + 1) ^ (len >> 10));
+	return cache[i].p;
+}
+
+/* Puts the request's sequence number at both ends, so stale or torn replies fail. */
+void bench_stamp(uint8_t *p, uint32_t len, uint64_t seq)
+{
+	if (len >= 8)
+		memcpy(p, &seq, 8);
+	if (len >= 16)
+		memcpy(p + len - 8, &seq, 8);
+}
+
+void stream_stamp(uint8_t *chunk, uint32_t len, uint64_t idx)
+{
+	bench_stamp(chunk, len, idx);
+}
+
+int bench_fail(const char *what, int err)
+{
+	fprintf(stderr, "fastipc-bench: FAILED: %s: %s\n", what, strerror(err < 0 ? -err : err));
+	return err < 0 ? err : -err;
+}
+
+void stream_rx_begin(struct stream_rx *rx, uint32_t chunk, uint64_t total, bool full)
+{
+	if (!rx->expect || rx->chunk != chunk) {
+		free(rx->expect);
+		rx->expect = malloc(chunk);
+		if (!rx->expect)
+			abort();
+		memcpy(rx->expect, bench_pattern(chunk), chunk);
+		rx->expect_idx = UINT64_MAX;
+	}
+	rx->chunk = chunk;
+	rx->total = total;
+	rx->off = 0;
+	rx->full = full;
+	rx->bad = false;
+}
+
+/* Compares [lo, hi) of the chunk at @o..@o+@n with what was sent there. */
+static bool range_ok(const struct stream_rx *rx, const uint8_t *p, uint32_t o, uint32_t n,
+		     uint32_t lo, uint32_t hi)
+{
+	uint32_t a = o > lo ? o : lo, b = o + n < hi ? o + n : hi;
+
+	return a >= b || !memcmp(p + (a - o), rx->expect + a, b - a);
+}
+
+/*
+ * Checks the next @n received bytes of the stream, wherever chunk boundaries
+ * fall: every byte when rx->full, else each chunk's two sequence words.
+ */
+void stream_rx_check(struct stream_rx *rx, const uint8_t *p, size_t n)
+{
+	while (n && !rx->bad) {
+		uint64_t idx = rx->off / rx->chunk;
+		uint32_t o = rx->off % rx->chunk;
+		uint32_t seg = rx->chunk - o < n ? rx->chunk - o : n;
+
+		if (rx->off + seg > rx->total) {
+			rx->bad = true;
+			break;
+		}
+		if (rx->expect_idx != idx) {
+			stream_stamp(rx->expect, rx->chunk, idx);
+			rx->expect_idx = idx;
+		}
+		if (rx->full)
+			rx->bad = !range_ok(rx, p, o, seg, 0, rx->chunk);
+		else
+			rx->bad = !range_ok(rx, p, o, seg, 0, 8) ||
+				  !range_ok(rx, p, o, seg, rx->chunk - 8, rx->chunk);
+		p += seg;
+		n -= seg;
+		rx->off += seg;
+	}
+}
+
+bool stream_rx_ok(const struct stream_rx *rx)
+{
+	return !rx->bad && rx->off == rx->total;
+}
