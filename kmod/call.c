@@ -76,6 +76,11 @@ void fastipc_slot_free(struct fastipc_endpoint *ep, struct fastipc_slot *slot)
 	lockdep_assert_held(&ep->lock);
 	if (slot->oneway)
 		ep->noneway--;
+	if (slot->user) {
+		fastipc_user_uncharge_oneway(slot->user);
+		fastipc_user_put(slot->user);
+		slot->user = NULL;
+	}
 	put_pid(slot->sender);
 	slot->sender = NULL;
 	slot->call = NULL;
@@ -106,41 +111,67 @@ void fastipc_caller_complete(struct fastipc_caller *call, int error, bool sync)
 		wake_up_interruptible(&call->wq);
 }
 
+/* Charge a one-way message to its sender's quota, waiting for room if @wait. */
+static int fastipc_charge_oneway(struct fastipc_user *user, bool wait)
+{
+	int ret;
+
+	while (!fastipc_user_charge_oneway(user)) {
+		if (!wait)
+			return -EAGAIN;
+		ret = wait_event_interruptible(user->oneway_wq, fastipc_user_oneway_room(user));
+		if (ret)
+			return fastipc_wait_errno(ret);
+	}
+	return 0;
+}
+
 /*
  * Take a free slot of @ep, waiting for one until @deadline if @wait, and copy
- * the payload into it. Returns the slot in FASTIPC_SLOT_FILLING.
+ * the payload into it. A one-way message (@user set) is charged to @user
+ * first. Returns the slot in FASTIPC_SLOT_FILLING.
  */
-static struct fastipc_slot *fastipc_slot_fill(struct fastipc_endpoint *ep, bool oneway,
-					      bool wait, ktime_t deadline,
-					      const void __user *src, u32 len)
+static struct fastipc_slot *fastipc_slot_fill(struct fastipc_endpoint *ep,
+					      struct fastipc_user *user, bool wait,
+					      ktime_t deadline, const void __user *src, u32 len)
 {
+	bool oneway = user;
 	struct fastipc_slot *slot;
 	int ret;
 
+	if (oneway) {
+		ret = fastipc_charge_oneway(user, wait);
+		if (ret)
+			return ERR_PTR(ret);
+	}
 	spin_lock(&ep->lock);
 	while (!ep->dead && !fastipc_slot_available(ep, oneway)) {
 		spin_unlock(&ep->lock);
-		if (!wait)
-			return ERR_PTR(-EAGAIN);
-		ret = wait_event_interruptible_hrtimeout(ep->slot_wq,
-							 READ_ONCE(ep->dead) ||
-							 fastipc_slot_available(ep, oneway),
-							 fastipc_time_left(deadline));
+		ret = -EAGAIN;
+		if (wait)
+			ret = wait_event_interruptible_hrtimeout(ep->slot_wq,
+								 READ_ONCE(ep->dead) ||
+								 fastipc_slot_available(ep, oneway),
+								 fastipc_time_left(deadline));
 		if (ret)
-			return ERR_PTR(fastipc_wait_errno(ret));
+			goto out_uncharge;
 		spin_lock(&ep->lock);
 	}
 	if (ep->dead) {
 		spin_unlock(&ep->lock);
-		return ERR_PTR(-EPIPE);
+		ret = -EPIPE;
+		goto out_uncharge;
 	}
 	slot = list_first_entry(&ep->free_slots, struct fastipc_slot, node);
 	list_del(&slot->node);
 	ep->nfree--;
 	slot->state = FASTIPC_SLOT_FILLING;
 	slot->oneway = oneway;
-	if (oneway)
+	if (oneway) {
 		ep->noneway++;
+		slot->user = user;
+		refcount_inc(&user->ref);
+	}
 	spin_unlock(&ep->lock);
 
 	if (len && fastipc_copy_from_user(fastipc_slot_data(ep, slot), src, len)) {
@@ -150,6 +181,11 @@ static struct fastipc_slot *fastipc_slot_fill(struct fastipc_endpoint *ep, bool 
 		return ERR_PTR(-EFAULT);
 	}
 	return slot;
+
+out_uncharge:
+	if (oneway)
+		fastipc_user_uncharge_oneway(user);
+	return ERR_PTR(fastipc_wait_errno(ret));
 }
 
 /* Hand a message to the server thread that went idle last, or queue it. */
@@ -316,7 +352,7 @@ int fastipc_cmd_call(struct fastipc_port *port, void *data)
 	call.route[0] = ep;
 	kref_get(&ep->ref);
 
-	slot = fastipc_slot_fill(ep, false, true, deadline,
+	slot = fastipc_slot_fill(ep, NULL, true, deadline,
 				 u64_to_user_ptr(arg->req_addr), arg->req_len);
 	if (IS_ERR(slot)) {
 		ret = PTR_ERR(slot);
@@ -364,7 +400,7 @@ int fastipc_cmd_send(struct fastipc_port *port, void *data)
 	if (arg->len > ep->slot_size)
 		return -EMSGSIZE;
 
-	slot = fastipc_slot_fill(ep, true, arg->flags & FASTIPC_SEND_WAIT, KTIME_MAX,
+	slot = fastipc_slot_fill(ep, port->user, arg->flags & FASTIPC_SEND_WAIT, KTIME_MAX,
 				 u64_to_user_ptr(arg->addr), arg->len);
 	if (IS_ERR(slot))
 		return PTR_ERR(slot);
@@ -596,7 +632,7 @@ int fastipc_cmd_forward(struct fastipc_port *port, void *data)
 		ret = PTR_ERR(slot);
 		goto out_put_target;
 	}
-	tslot = fastipc_slot_fill(target, false, false, KTIME_MAX,
+	tslot = fastipc_slot_fill(target, NULL, false, KTIME_MAX,
 				  u64_to_user_ptr(arg->addr), arg->len);
 	if (IS_ERR(tslot)) {
 		spin_lock(&ep->lock);

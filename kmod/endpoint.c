@@ -32,6 +32,7 @@ static void fastipc_ep_release(struct kref *ref)
 	struct fastipc_endpoint *ep = container_of(ref, struct fastipc_endpoint, ref);
 
 	WARN_ON_ONCE(ep->nfree != ep->nslots);
+	fastipc_user_put(ep->user);
 	kvfree(ep->slots);
 	fastipc_buf_put(ep->pool);
 	if (ep->ipc_ns)
@@ -93,24 +94,30 @@ static int fastipc_name_publish(struct fastipc_endpoint *ep, const u8 *name, umo
 	return ret;
 }
 
-static struct fastipc_endpoint *fastipc_ep_alloc(struct fastipc_buf *pool, u64 offset,
+static struct fastipc_endpoint *fastipc_ep_alloc(struct fastipc_user *user,
+						 struct fastipc_buf *pool, u64 offset,
 						 u32 slot_size, u32 nslots)
 {
 	struct fastipc_endpoint *ep;
 	u64 end;
+	int ret;
 	u32 i;
 
 	if (check_add_overflow(offset, (u64)slot_size * nslots, &end) || end > pool->len)
 		return ERR_PTR(-EINVAL);
+	ret = fastipc_user_charge_endpoint(user);
+	if (ret)
+		return ERR_PTR(ret);
 
+	ret = -ENOMEM;
 	ep = kzalloc(sizeof(*ep), GFP_KERNEL_ACCOUNT);
 	if (!ep)
-		return ERR_PTR(-ENOMEM);
+		goto out_uncharge;
 	ep->slots = kvcalloc(nslots, sizeof(*ep->slots), GFP_KERNEL_ACCOUNT);
-	if (!ep->slots) {
-		kfree(ep);
-		return ERR_PTR(-ENOMEM);
-	}
+	if (!ep->slots)
+		goto out_free_ep;
+	ep->user = user;
+	refcount_inc(&user->ref);
 	kref_init(&ep->ref);
 	spin_lock_init(&ep->lock);
 	INIT_LIST_HEAD(&ep->pending);
@@ -131,6 +138,12 @@ static struct fastipc_endpoint *fastipc_ep_alloc(struct fastipc_buf *pool, u64 o
 	ep->nslots = nslots;
 	atomic_long_inc(&fastipc_objects[FASTIPC_OBJ_ENDPOINTS]);
 	return ep;
+
+out_free_ep:
+	kfree(ep);
+out_uncharge:
+	fastipc_user_uncharge_endpoint(user);
+	return ERR_PTR(ret);
 }
 
 int fastipc_cmd_ep_create(struct fastipc_port *port, void *data)
@@ -159,7 +172,7 @@ int fastipc_cmd_ep_create(struct fastipc_port *port, void *data)
 	pool = fastipc_buf_get(port, arg->pool_buf);
 	if (!pool)
 		goto out_unlock;
-	ep = fastipc_ep_alloc(pool, arg->pool_offset, arg->slot_size, arg->nslots);
+	ep = fastipc_ep_alloc(port->user, pool, arg->pool_offset, arg->slot_size, arg->nslots);
 	if (IS_ERR(ep)) {
 		ret = PTR_ERR(ep);
 		fastipc_buf_put(pool);
@@ -168,6 +181,7 @@ int fastipc_cmd_ep_create(struct fastipc_port *port, void *data)
 	if (named) {
 		ret = fastipc_name_publish(ep, arg->name, arg->mode);
 		if (ret) {
+			fastipc_user_uncharge_endpoint(ep->user);
 			fastipc_ep_put(ep);
 			goto out_unlock;
 		}
@@ -260,6 +274,7 @@ void fastipc_ep_shutdown(struct fastipc_endpoint *ep)
 		mutex_unlock(&fastipc_names_lock);
 	}
 
+	fastipc_user_uncharge_endpoint(ep->user);
 	spin_lock(&ep->lock);
 	ep->dead = true;
 	for (i = 0; i < ep->nslots; i++) {

@@ -17,6 +17,7 @@
  *   fastipc_names_lock   the name registry (endpoint.c)
  *   ep->lock             everything in the endpoint and its slots, and the
  *                        state of every call attached to one of its slots
+ *   fastipc_users_lock   the per-user table (user.c), inside ep->lock
  *   port->buf_lock       the port's buffer table, taken alone
  * Wait queue locks nest inside ep->lock. No two ep->locks are ever held at
  * once: forward moves a call between endpoints through FASTIPC_CALLER_MOVING.
@@ -29,6 +30,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
+#include <linux/refcount.h>
 #include <linux/poll.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -59,6 +61,25 @@ struct fastipc_buf {
 	struct mm_struct *mm;
 };
 
+/**
+ * struct fastipc_user - what one user holds, for the per-user limits
+ * @node: in the users hash, under fastipc_users_lock.
+ * @uid: the user.
+ * @ref: one per port the user opened, endpoint it owns, and one-way message
+ *	it has waiting.
+ * @endpoints: endpoints the user owns.
+ * @oneway: one-way messages the user has waiting in endpoints' pools.
+ * @oneway_wq: senders waiting for room under the user's quota.
+ */
+struct fastipc_user {
+	struct hlist_node node;
+	kuid_t uid;
+	refcount_t ref;
+	atomic_t endpoints;
+	atomic_t oneway;
+	wait_queue_head_t oneway_wq;
+};
+
 enum fastipc_slot_state {
 	FASTIPC_SLOT_FREE,
 	FASTIPC_SLOT_FILLING,	/* a sender copies its payload in */
@@ -80,6 +101,7 @@ enum fastipc_slot_state {
  * @len: the payload's length.
  * @state: an enum fastipc_slot_state.
  * @oneway: a one-way message.
+ * @user: for a one-way message, the sending user charged for it (referenced).
  *
  * All fields are protected by the endpoint's lock.
  */
@@ -94,6 +116,7 @@ struct fastipc_slot {
 	u32 len;
 	u8 state;
 	bool oneway;
+	struct fastipc_user *user;
 };
 
 /**
@@ -124,6 +147,7 @@ struct fastipc_slot {
  * @owner: the creator's euid.
  * @group: the creator's egid.
  * @mode: the permission bits.
+ * @user: the owning user, charged for the endpoint until shutdown.
  */
 struct fastipc_endpoint {
 	struct kref ref;
@@ -154,6 +178,7 @@ struct fastipc_endpoint {
 	kuid_t owner;
 	kgid_t group;
 	umode_t mode;
+	struct fastipc_user *user;
 };
 
 enum fastipc_caller_state {
@@ -212,6 +237,7 @@ enum fastipc_role {
  * @mutex: serialises role changes and buffer (un)registration.
  * @role: an enum fastipc_role; set once, published with release semantics.
  * @ep: the endpoint this port owns or is connected to (referenced).
+ * @user: the user who opened the port, charged for what it creates.
  * @buf_lock: protects @bufs.
  * @bufs: the registered buffers, each referenced.
  */
@@ -219,9 +245,19 @@ struct fastipc_port {
 	struct mutex mutex;	/* outermost lock */
 	int role;
 	struct fastipc_endpoint *ep;
+	struct fastipc_user *user;
 	spinlock_t buf_lock;	/* innermost, never nested */
 	struct fastipc_buf *bufs[FASTIPC_MAX_BUFS];
 };
+
+/* user.c */
+struct fastipc_user *fastipc_user_get(void);
+void fastipc_user_put(struct fastipc_user *user);
+int fastipc_user_charge_endpoint(struct fastipc_user *user);
+void fastipc_user_uncharge_endpoint(struct fastipc_user *user);
+bool fastipc_user_charge_oneway(struct fastipc_user *user);
+bool fastipc_user_oneway_room(struct fastipc_user *user);
+void fastipc_user_uncharge_oneway(struct fastipc_user *user);
 
 /* stats.c: counters for debugfs fastipc/stats, cheap enough for the fast path. */
 enum fastipc_stat {

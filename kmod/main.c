@@ -151,6 +151,11 @@ static int fastipc_open(struct inode *inode, struct file *file)
 	port = kzalloc(sizeof(*port), GFP_KERNEL_ACCOUNT);
 	if (!port)
 		return -ENOMEM;
+	port->user = fastipc_user_get();
+	if (!port->user) {
+		kfree(port);
+		return -ENOMEM;
+	}
 	mutex_init(&port->mutex);
 	spin_lock_init(&port->buf_lock);
 	file->private_data = port;
@@ -167,6 +172,7 @@ static int fastipc_release(struct inode *inode, struct file *file)
 	if (port->role != FASTIPC_ROLE_NONE)
 		fastipc_ep_put(port->ep);
 	fastipc_port_release_bufs(port);
+	fastipc_user_put(port->user);
 	mutex_destroy(&port->mutex);
 	kfree(port);
 	atomic_long_dec(&fastipc_objects[FASTIPC_OBJ_PORTS]);

@@ -132,7 +132,9 @@ struct fastipc_buf_unregister {
  *
  * Errors: EBUSY the port is already an endpoint or a client; ENOENT no such
  * @pool_buf; EINVAL the pool does not fit in the buffer, or a bad name or mode;
- * EEXIST the name is taken in this IPC namespace.
+ * EEXIST the name is taken in this IPC namespace; ENOSPC the user who opened
+ * the port owns max_endpoints_per_user endpoints already (module parameter,
+ * default 1024).
  */
 struct fastipc_ep_create {
 	__u32 flags;
@@ -233,8 +235,10 @@ struct fastipc_call {
  *
  * Errors: ENOTCONN the port is not connected; EMSGSIZE @len exceeds the slot
  * size; EAGAIN no room: the endpoint's one-way quota (half its slots) is full,
- * or every slot is taken; EPIPE the endpoint is closed; EINTR a signal arrived
- * while waiting for room.
+ * every slot is taken, or the user who opened the port has
+ * max_oneway_per_user messages waiting in endpoints already (module parameter,
+ * default 4096); EPIPE the endpoint is closed; EINTR a signal arrived while
+ * waiting for room.
  */
 struct fastipc_send {
 	__u32 flags;
