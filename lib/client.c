@@ -351,10 +351,14 @@ static bool overlaps(const void *a, size_t alen, const void *b, size_t blen)
 	return alen && blen && pa < pb + blen && pb < pa + alen;
 }
 
-/* The short circuit: the handler runs here and writes its reply into @dst. */
-static int call_local(struct fastipc_client *cl, struct tbuf *t, uint32_t opcode,
-		      const void *req, uint32_t req_len, void *dst, uint32_t cap,
-		      struct fastipc_reply *reply)
+/*
+ * The short circuit: the handler runs here and writes its reply into @dst.
+ * @t is the thread's buffer, NULL for a forward (@hops > 0): that writes
+ * where the call it continues was writing, which is marked busy already.
+ */
+static int call_local(struct fastipc_client *cl, struct tbuf *t, unsigned int hops,
+		      uint32_t opcode, const void *req, uint32_t req_len, void *dst,
+		      uint32_t cap, struct fastipc_reply *reply)
 {
 	struct fastipc_msg msg = {
 		.opcode = opcode,
@@ -366,7 +370,7 @@ static int call_local(struct fastipc_client *cl, struct tbuf *t, uint32_t opcode
 		.reply = dst,
 		.reply_cap = cap,
 	};
-	bool own_buf = dst == t->mem;
+	bool own_buf = t && dst == t->mem;
 	void *copy = NULL;
 	int32_t status;
 	int ret;
@@ -387,7 +391,7 @@ static int call_local(struct fastipc_client *cl, struct tbuf *t, uint32_t opcode
 	}
 	if (own_buf)
 		t->busy = true;
-	ret = fastipc_server_call_local(cl->local, &msg, &status);
+	ret = fastipc_server_call_local(cl->local, &msg, hops, &status);
 	if (own_buf)
 		t->busy = false;
 	free(copy);
@@ -416,7 +420,7 @@ static int client_call(struct fastipc_client *cl, uint32_t opcode, const void *r
 	if (!dst || cap > cl->reply_size)
 		cap = cl->reply_size;
 	if (fastipc_client_is_local(cl))
-		return call_local(cl, t, opcode, req, req_len, dst ? dst : t->mem, cap, reply);
+		return call_local(cl, t, 0, opcode, req, req_len, dst ? dst : t->mem, cap, reply);
 
 	memset(&call, 0, sizeof(call));
 	call.opcode = opcode;
@@ -436,6 +440,17 @@ static int client_call(struct fastipc_client *cl, uint32_t opcode, const void *r
 		reply->data = dst;
 	}
 	return 0;
+}
+
+int fastipc_client_forward(struct fastipc_client *cl, unsigned int hops, uint32_t opcode,
+			   const void *req, uint32_t req_len, void *dst, uint32_t cap,
+			   struct fastipc_reply *reply)
+{
+	if (!fastipc_client_is_local(cl))
+		return client_call(cl, opcode, req, req_len, dst, cap, reply, 0);
+	if (cap > cl->reply_size)
+		cap = cl->reply_size;
+	return call_local(cl, NULL, hops, opcode, req, req_len, dst, cap, reply);
 }
 
 int fastipc_call(struct fastipc_client *cl, uint32_t opcode, const void *req, uint32_t req_len,

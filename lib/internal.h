@@ -45,10 +45,19 @@ bool fastipc_short_circuit_on(void);
 struct fastipc_server *fastipc_server_find_local(const char *name, int fd);
 void fastipc_server_put(struct fastipc_server *srv);
 /*
- * Runs @msg's handler for a call made on this thread: 0 with @status set, or
- * -EPIPE when the server is gone, -EMSGSIZE when the request exceeds its slots.
+ * Runs @msg's handler for a call made on this thread, @hops forwards deep:
+ * 0 with @status set, or -EPIPE when the server is gone, -EMSGSIZE when the
+ * request exceeds its slots, -ELOOP when forwarded too often.
  */
 int fastipc_server_call_local(struct fastipc_server *srv, struct fastipc_msg *msg,
-			      int32_t *status);
+			      unsigned int hops, int32_t *status);
+
+/*
+ * The forward of a short-circuited call (client.c): a call on @cl, @hops
+ * forwards deep, whose reply lands in @dst, the forwarded call's reply room.
+ */
+int fastipc_client_forward(struct fastipc_client *cl, unsigned int hops, uint32_t opcode,
+			   const void *req, uint32_t req_len, void *dst, uint32_t cap,
+			   struct fastipc_reply *reply);
 
 #endif /* LIBFASTIPC_INTERNAL_H */

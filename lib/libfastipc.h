@@ -193,7 +193,8 @@ bool fastipc_client_is_local(const struct fastipc_client *client);
  * slot size, -EPIPE the endpoint closed before replying, -ETIMEDOUT the
  * timeout expired, -EINTR a signal arrived, -EINVAL a reserved @opcode,
  * -EDEADLK a short-circuited handler called its own client, -ENOMEM no
- * reply buffer could be set up for this thread.
+ * reply buffer could be set up for this thread, -ELOOP the call was
+ * forwarded more than FASTIPC_MAX_FORWARDS times (fastipc_msg_forward()).
  */
 int fastipc_call(struct fastipc_client *client, uint32_t opcode, const void *req,
 		 uint32_t req_len, struct fastipc_reply *reply, uint64_t timeout_ns);
@@ -298,9 +299,11 @@ struct fastipc_msg {
  *
  * Runs on a server thread, on the thread calling fastipc_server_dispatch(),
  * or, for a short-circuited call, on the caller's thread. It may call other
- * servers, and fastipc_server_stop().
+ * servers, fastipc_server_stop(), and fastipc_msg_forward() to have another
+ * server answer instead.
  *
- * Return: the status word the caller gets (ignored for one-way messages).
+ * Return: the status word the caller gets (ignored for one-way messages and
+ * for calls the handler forwarded).
  */
 typedef int32_t (*fastipc_handler_t)(struct fastipc_server *server, struct fastipc_msg *msg,
 				     void *arg);
@@ -418,6 +421,41 @@ int fastipc_server_wait(struct fastipc_server *server);
  * is dispatching this server, -EINTR a signal arrived.
  */
 int fastipc_server_dispatch(struct fastipc_server *server, unsigned int max);
+
+/**
+ * fastipc_msg_forward() - have another server answer the call being handled
+ * @msg: the message the handler was given (not a copy of it)
+ * @client: a client of the server that is to answer
+ * @opcode: the opcode that server gets, below FASTIPC_OPCODE_RESERVED
+ * @data: the request it gets, in any readable memory; may be @msg->data
+ * @len: its length, at most that server's slot size
+ *
+ * A tail call, from a handler only: the call goes on to @client's endpoint
+ * with the new request and the original caller's credentials, and that
+ * server's reply and status go straight to the caller. On success the
+ * message is the handler's no more: the library does not answer it, the
+ * handler's return value and @msg->reply_len are ignored, and @msg->data
+ * and @msg->reply must not be used again.
+ *
+ * Through the device this is FASTIPC_IOC_FORWARD: the request is copied once,
+ * into the target's pool, and the target's server runs on its own threads
+ * whether or not @client would short-circuit. A short-circuited call has no
+ * kernel token, so its forward is a call on @client from the handler's
+ * thread (short-circuited too if @client allows it), the reply landing in
+ * @msg->reply (at most @msg->reply_cap bytes, else status -EMSGSIZE). The
+ * caller sees no difference, except when the target closes after taking the
+ * request: the handler then gets -EPIPE to answer.
+ *
+ * Return: 0, or -errno. After -ELOOP (the caller gets it too), -ECANCELED
+ * (the caller gave up) or -ENOENT (already forwarded) the message is consumed
+ * as on success. On any other error it is still the handler's to answer:
+ * -EINVAL a one-way message or a reserved @opcode, -EMSGSIZE @len exceeds
+ * the target's slot size, -EAGAIN the target has no free slot (through the
+ * device, where a forward never waits), -EPIPE the target is closed, -EFAULT
+ * @data is not readable; short-circuited, any error of fastipc_call_copy().
+ */
+int fastipc_msg_forward(struct fastipc_msg *msg, struct fastipc_client *client, uint32_t opcode,
+			const void *data, uint32_t len);
 
 #ifdef __cplusplus
 }

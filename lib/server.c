@@ -11,7 +11,13 @@
  * that ends sends another while threads remain. A send may find the one-way
  * quota full, but then messages are waiting or held, and whichever thread
  * takes one notices the flag afterwards: nobody sleeps for ever.
+ *
+ * Forwarding: a handler's struct fastipc_msg is the head of a struct
+ * msg_ctx, which says how to answer it. A forward through the device hands
+ * the token to the kernel; a short-circuited call has no token, so its
+ * forward is a call of its own whose answer becomes the handler's.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -65,6 +71,19 @@ struct fastipc_server {
 
 	pthread_mutex_t dispatch_lock;
 	void *dispatch_reply;
+};
+
+/* A message being handled: what fastipc_msg_forward() needs to know. */
+struct msg_ctx {
+	struct fastipc_msg msg;		/* what the handler sees */
+	struct fastipc_server *srv;
+	uint64_t token;			/* through the device */
+	bool local;			/* short-circuited: no token */
+	bool consumed;			/* forwarded: the library does not answer */
+	unsigned int hops;		/* short-circuited forwards so far */
+	int error;			/* short-circuited: the forward's failure */
+	int32_t status;			/* short-circuited: the forward's answer */
+	uint32_t reply_len;
 };
 
 static struct fastipc_server *registry;		/* under fastipc_lock */
@@ -311,9 +330,10 @@ out:
 	return ret;
 }
 
-/* Runs @msg's handler: the status for the caller, with a reply that fits. */
-static int32_t server_handle(struct fastipc_server *srv, struct fastipc_msg *msg)
+/* Runs @ctx's handler: the status for the caller, with a reply that fits. */
+static int32_t server_handle(struct fastipc_server *srv, struct msg_ctx *ctx)
 {
+	struct fastipc_msg *msg = &ctx->msg;
 	struct handler h = { .fn = NULL };
 	unsigned int i;
 	int32_t status;
@@ -327,6 +347,11 @@ static int32_t server_handle(struct fastipc_server *srv, struct fastipc_msg *msg
 	if (!h.fn)
 		return -EOPNOTSUPP;
 	status = h.fn(srv, msg, h.arg);
+	/* Forwarded: the handler's answer no longer counts. */
+	if (ctx->consumed) {
+		msg->reply_len = ctx->reply_len;
+		status = ctx->status;
+	}
 	if (msg->reply_len > msg->reply_cap) {
 		msg->reply_len = 0;
 		status = -EMSGSIZE;
@@ -335,8 +360,9 @@ static int32_t server_handle(struct fastipc_server *srv, struct fastipc_msg *msg
 }
 
 int fastipc_server_call_local(struct fastipc_server *srv, struct fastipc_msg *msg,
-			      int32_t *status)
+			      unsigned int hops, int32_t *status)
 {
+	struct msg_ctx ctx = { .msg = *msg, .srv = srv, .local = true, .hops = hops };
 	int ret = 0;
 
 	pthread_rwlock_rdlock(&srv->live_lock);
@@ -345,11 +371,63 @@ int fastipc_server_call_local(struct fastipc_server *srv, struct fastipc_msg *ms
 	else if (msg->len > srv->slot_size)
 		ret = -EMSGSIZE;
 	if (!ret) {
-		if (msg->reply_cap > srv->reply_size)
-			msg->reply_cap = srv->reply_size;
-		*status = server_handle(srv, msg);
+		if (ctx.msg.reply_cap > srv->reply_size)
+			ctx.msg.reply_cap = srv->reply_size;
+		*status = server_handle(srv, &ctx);
+		msg->reply_len = ctx.msg.reply_len;
+		ret = ctx.error;
 	}
 	pthread_rwlock_unlock(&srv->live_lock);
+	return ret;
+}
+
+/* A forward of a short-circuited call: a call whose answer is the handler's. */
+static int forward_local(struct msg_ctx *ctx, struct fastipc_client *cl, uint32_t opcode,
+			 const void *data, uint32_t len)
+{
+	struct fastipc_reply rep;
+	int ret = -ELOOP;
+
+	if (ctx->hops < FASTIPC_MAX_FORWARDS)
+		ret = fastipc_client_forward(cl, ctx->hops + 1, opcode, data, len, ctx->msg.reply,
+					     ctx->msg.reply_cap, &rep);
+	if (!ret) {
+		ctx->status = rep.status;
+		ctx->reply_len = rep.len;
+	} else if (ret == -ELOOP) {
+		/* As through the device: the caller gets -ELOOP. */
+		ctx->error = ret;
+	} else {
+		return ret;
+	}
+	ctx->consumed = true;
+	return ret;
+}
+
+int fastipc_msg_forward(struct fastipc_msg *msg, struct fastipc_client *cl, uint32_t opcode,
+			const void *data, uint32_t len)
+{
+	struct msg_ctx *ctx = (struct msg_ctx *)((char *)msg - offsetof(struct msg_ctx, msg));
+	struct fastipc_forward fwd;
+	int ret;
+
+	if (ctx->consumed)
+		return -ENOENT;
+	if (msg->flags & FASTIPC_MSG_ONEWAY || opcode >= FASTIPC_OPCODE_RESERVED)
+		return -EINVAL;
+	if (ctx->local)
+		return forward_local(ctx, cl, opcode, data, len);
+
+	memset(&fwd, 0, sizeof(fwd));
+	fwd.target_fd = fastipc_client_fd(cl);
+	fwd.token = ctx->token;
+	fwd.opcode = opcode;
+	fwd.addr = (uintptr_t)data;
+	fwd.len = len;
+	ret = fastipc_ioctl(ctx->srv->fd, FASTIPC_IOC_FORWARD, &fwd);
+	/* These take the token; any other error leaves it to the handler. */
+	if (!ret || ret == -ELOOP || ret == -ECANCELED || ret == -ENOENT)
+		ctx->consumed = true;
 	return ret;
 }
 
@@ -369,7 +447,7 @@ static bool stopping(struct fastipc_server *srv)
 static int serve(struct fastipc_server *srv, void *reply, bool nonblock, unsigned int max)
 {
 	struct fastipc_serve s;
-	struct fastipc_msg msg;
+	struct msg_ctx ctx;
 	uint64_t token = 0;
 	uint32_t reply_len = 0;
 	int32_t status = 0;
@@ -424,21 +502,28 @@ static int serve(struct fastipc_server *srv, void *reply, bool nonblock, unsigne
 				status = -EOPNOTSUPP;
 			continue;
 		}
-		msg = (struct fastipc_msg){
-			.opcode = s.opcode,
-			.flags = s.msg_flags,
-			.data = srv->pool + s.offset,
-			.len = s.len,
-			.pid = s.pid,
-			.uid = s.uid,
-			.gid = s.gid,
+		ctx = (struct msg_ctx){
+			.msg = {
+				.opcode = s.opcode,
+				.flags = s.msg_flags,
+				.data = srv->pool + s.offset,
+				.len = s.len,
+				.pid = s.pid,
+				.uid = s.uid,
+				.gid = s.gid,
+			},
+			.srv = srv,
+			.token = token,
 		};
 		if (!(s.msg_flags & FASTIPC_MSG_ONEWAY)) {
-			msg.reply = reply;
-			msg.reply_cap = srv->reply_size;
+			ctx.msg.reply = reply;
+			ctx.msg.reply_cap = srv->reply_size;
 		}
-		status = server_handle(srv, &msg);
-		reply_len = msg.reply_len;
+		status = server_handle(srv, &ctx);
+		reply_len = ctx.msg.reply_len;
+		/* Forwarded: the token is gone, there is nothing to answer. */
+		if (ctx.consumed)
+			held = false;
 		n++;
 	}
 }
