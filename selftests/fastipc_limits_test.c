@@ -89,13 +89,14 @@ TEST_F(limits, endpoints_per_user_are_limited_and_freed_on_close)
 
 TEST_F(limits, endpoint_limit_of_one_user_leaves_others_alone)
 {
+	int ready[2], done[2];
 	struct fipc_ep ep;
-	int pipefd[2];
 	pid_t pid;
 	char byte;
 
 	ASSERT_EQ(0, write_param("max_endpoints_per_user", 1));
-	ASSERT_EQ(0, pipe2(pipefd, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(ready, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(done, O_CLOEXEC));
 	pid = fipc_fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
@@ -103,18 +104,20 @@ TEST_F(limits, endpoint_limit_of_one_user_leaves_others_alone)
 
 		CHILD_CHECK(fipc_drop_privs(FIPC_NOBODY, FIPC_NOBODY) == 0);
 		CHILD_CHECK(fipc_ep_open(&mine, NULL, 0, 64, 1) == 0);
-		CHILD_CHECK(write(pipefd[1], "k", 1) == 1);
+		CHILD_CHECK(write(ready[1], "k", 1) == 1);
 		/* Hold the endpoint until the parent has made its own. */
-		CHILD_CHECK(read(pipefd[0], &byte, 1) == 1);
+		CHILD_CHECK(read(done[0], &byte, 1) == 1);
 		_exit(0);
 	}
-	ASSERT_EQ(1, read(pipefd[0], &byte, 1));
+	ASSERT_EQ(1, read(ready[0], &byte, 1));
 	EXPECT_EQ(0, fipc_ep_open(&ep, NULL, 0, 64, 1));
 	fipc_ep_close(&ep);
-	ASSERT_EQ(1, write(pipefd[1], "k", 1));
+	ASSERT_EQ(1, write(done[1], "k", 1));
 	EXPECT_EQ(0, fipc_reap(pid));
-	close(pipefd[0]);
-	close(pipefd[1]);
+	close(ready[0]);
+	close(ready[1]);
+	close(done[0]);
+	close(done[1]);
 }
 
 TEST_F(limits, oneway_messages_per_user_are_limited_until_released)
