@@ -52,7 +52,7 @@ export USER_BUILD CACHE
 USER_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(TREE)/uapi -I$(TREE)/lib
 export USER_CFLAGS
 
-user: lib selftests bench-progs
+user: lib selftests bench-progs stress
 
 lib:
 	$(MAKE) -C lib
@@ -62,6 +62,11 @@ selftests: lib
 
 bench-progs: lib
 	$(MAKE) -C bench
+
+# Phony: stress/ is also the directory's name.
+.PHONY: stress
+stress:
+	$(MAKE) -C stress
 
 # libfastipc, its headers and pkg-config file; DESTDIR and PREFIX as usual.
 .PHONY: install
