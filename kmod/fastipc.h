@@ -268,6 +268,7 @@ enum fastipc_stat {
 	FASTIPC_STAT_HANDOFFS,	/* given straight to an idle server thread */
 	FASTIPC_STAT_QUEUED,	/* no server thread was idle */
 	FASTIPC_STAT_CANCELLED,	/* given up by their caller */
+	FASTIPC_STAT_ERRORS,	/* commands that failed */
 	FASTIPC_STAT_BYTES,	/* payload bytes copied */
 	FASTIPC_STAT_COPY_UNROLLED,
 	FASTIPC_STAT_COPY_KERNEL,

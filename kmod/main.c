@@ -128,8 +128,10 @@ static long fastipc_ioctl(struct file *file, unsigned int cmd, unsigned long uar
 	ret = op->fn(file->private_data, &buf);
 	if (!ret && copy_to_user(argp, &buf, _IOC_SIZE(cmd)))
 		ret = -EFAULT;
-	if (ret)
+	if (ret) {
 		trace_fastipc_error(nr, ret);
+		fastipc_stat_add(FASTIPC_STAT_ERRORS, 1);
+	}
 	return ret;
 }
 

@@ -19,6 +19,7 @@ static const char * const fastipc_stat_names[FASTIPC_STAT_NR] = {
 	[FASTIPC_STAT_HANDOFFS] = "handoffs",
 	[FASTIPC_STAT_QUEUED] = "queued",
 	[FASTIPC_STAT_CANCELLED] = "cancelled",
+	[FASTIPC_STAT_ERRORS] = "errors",
 	[FASTIPC_STAT_BYTES] = "bytes",
 	[FASTIPC_STAT_COPY_UNROLLED] = "copy_unrolled",
 	[FASTIPC_STAT_COPY_KERNEL] = "copy_copy_from_user",

@@ -167,6 +167,17 @@ TEST_F(obs, counters_count_each_call_and_reply)
 	EXPECT_EQ(bytes + 3 * sizeof(payload), stat_value("bytes"));
 }
 
+TEST_F(obs, errors_are_counted)
+{
+	long long errors = stat_value("errors");
+
+	if (errors < 0)
+		SKIP(return, "no debugfs at " STATS);
+	EXPECT_EQ(-ENOENT, fipc_reply(self->ep.fd, 12345, 0, NULL, 0));
+	EXPECT_EQ(-EBADFD, fipc_reply(self->c.fd, 12345, 0, NULL, 0));
+	EXPECT_EQ(errors + 2, stat_value("errors"));
+}
+
 TEST(live_objects_return_to_their_count_after_close)
 {
 	long long ports = stat_value("live_ports");
