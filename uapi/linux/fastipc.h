@@ -48,7 +48,9 @@
 /* Feature bits reported by FASTIPC_IOC_VERSION. */
 /* Endpoints, calls, reply-and-receive, one-way sends, forward, poll. */
 #define FASTIPC_F_CORE		_BITULL(0)
-#define FASTIPC_F_ALL		FASTIPC_F_CORE
+/* Asynchronous calls, sends, receives and replies through io_uring. */
+#define FASTIPC_F_URING		_BITULL(1)
+#define FASTIPC_F_ALL		(FASTIPC_F_CORE | FASTIPC_F_URING)
 
 /**
  * struct fastipc_version - FASTIPC_IOC_VERSION
@@ -357,6 +359,159 @@ struct fastipc_forward {
 	__aligned_u64 reserved[2];
 };
 
+/**
+ * DOC: io_uring commands
+ *
+ * A port also takes IORING_OP_URING_CMD submissions (FASTIPC_F_URING). The
+ * ring must be set up with IORING_SETUP_SQE128 and IORING_SETUP_CQE32, else
+ * the command fails with EINVAL. sqe->cmd_op is one of the FASTIPC_URING_*
+ * values below and the command's struct sits at the start of the SQE's
+ * 80-byte command area; it is read once, when the SQE is issued, so the SQE
+ * may be reused as soon as io_uring_submit() returns. Each command posts one
+ * CQE: res is the command's result or -errno, big_cqe[0] a command-specific
+ * value, big_cqe[1] zero.
+ *
+ * Commands that must wait for room (a call finding every slot taken, a send
+ * with FASTIPC_SEND_WAIT) do so in an io_uring worker; everything else
+ * completes without one. io_uring's own IORING_OP_ASYNC_CANCEL and linked
+ * timeouts do not reach commands that are waiting for a peer: cancel them
+ * with FASTIPC_URING_CANCEL. Closing the ring, or the exit of the task that
+ * submitted them, cancels them too.
+ */
+
+/**
+ * struct fastipc_uring_call - FASTIPC_URING_CALL, an asynchronous call
+ * @flags: must be 0.
+ * @opcode: the request's opcode.
+ * @req_addr: the request payload in any readable memory of the caller.
+ * @req_len: its length, 0..the endpoint's slot size.
+ * @reply_buf: id of the caller's registered buffer for the reply.
+ * @reply_offset: where in @reply_buf the reply goes.
+ * @reply_cap: room for the reply at @reply_offset; must fit the buffer.
+ * @reserved0: must be 0.
+ * @tag: any value, for FASTIPC_URING_CANCEL.
+ * @reserved: must be 0.
+ *
+ * On a client port: FASTIPC_IOC_CALL without the wait. The request is copied
+ * into the endpoint's pool before the submission returns; the reply lands in
+ * @reply_buf by the server's single copy, and the CQE follows. Many calls may
+ * be in flight on one port at once; give each its own reply room.
+ *
+ * CQE: res is the reply's length, big_cqe[0] the server's status word (an
+ * __s32, sign-extended). Errors as FASTIPC_IOC_CALL's, but never EINTR or
+ * ETIMEDOUT; ECANCELED the call was cancelled (FASTIPC_URING_CANCEL, ring
+ * closed, submitter exited) and the server's reply, if it comes, gets
+ * ECANCELED.
+ */
+struct fastipc_uring_call {
+	__u32 flags;
+	__u32 opcode;
+	__aligned_u64 req_addr;
+	__u32 req_len;
+	__u32 reply_buf;
+	__aligned_u64 reply_offset;
+	__u32 reply_cap;
+	__u32 reserved0;
+	__aligned_u64 tag;
+	__aligned_u64 reserved[2];
+};
+
+/**
+ * struct fastipc_msg_info - a received message, as FASTIPC_URING_RECV stores it
+ * @flags: FASTIPC_MSG_ONEWAY for a one-way message.
+ * @opcode: the message's opcode.
+ * @token: the message's token, for FASTIPC_URING_REPLY or FASTIPC_IOC_SERVE.
+ * @offset: where the payload is in the pool's registered buffer.
+ * @len: the payload's length.
+ * @pid: the sender's thread-group id in the receiver's PID namespace.
+ * @uid: the sender's euid in the receiver's user namespace.
+ * @gid: the sender's egid likewise.
+ * @reserved: 0.
+ *
+ * The fields mean what FASTIPC_IOC_SERVE's out fields of the same names mean.
+ */
+struct fastipc_msg_info {
+	__u32 flags;
+	__u32 opcode;
+	__aligned_u64 token;
+	__aligned_u64 offset;
+	__u32 len;
+	__u32 pid;
+	__u32 uid;
+	__u32 gid;
+	__aligned_u64 reserved;
+};
+
+/**
+ * struct fastipc_uring_recv - FASTIPC_URING_RECV, receive one message
+ * @flags: must be 0.
+ * @msg_buf: id of a registered buffer of the endpoint's port.
+ * @msg_offset: where in @msg_buf the struct fastipc_msg_info goes; it must fit.
+ * @tag: any value, for FASTIPC_URING_CANCEL.
+ * @reserved: must be 0.
+ *
+ * On an endpoint port: waits, like FASTIPC_IOC_SERVE's receive part, for the
+ * next message, stores its struct fastipc_msg_info at @msg_offset and posts the
+ * CQE. A receive waiting in a ring counts as an idle server thread. Re-arm it
+ * after each CQE to go on receiving.
+ *
+ * CQE: res is the payload's length, big_cqe[0] the message's token. Errors:
+ * ENOENT no such @msg_buf; EINVAL the record does not fit; EPIPE the
+ * endpoint is shutting down; ECANCELED cancelled (nothing was received).
+ */
+struct fastipc_uring_recv {
+	__u32 flags;
+	__u32 msg_buf;
+	__aligned_u64 msg_offset;
+	__aligned_u64 tag;
+	__aligned_u64 reserved[2];
+};
+
+/**
+ * struct fastipc_uring_reply - FASTIPC_URING_REPLY, answer a message
+ * @flags: must be 0.
+ * @status: the status word the caller gets.
+ * @token: the token of the message being answered.
+ * @addr: the reply payload in any readable memory of the server.
+ * @len: its length; 0 for a one-way message.
+ * @reserved0: must be 0.
+ * @reserved: must be 0.
+ *
+ * On an endpoint port: FASTIPC_IOC_SERVE's reply part. CQE: res 0, or the
+ * errors of that reply part.
+ */
+struct fastipc_uring_reply {
+	__u32 flags;
+	__s32 status;
+	__aligned_u64 token;
+	__aligned_u64 addr;
+	__u32 len;
+	__u32 reserved0;
+	__aligned_u64 reserved[2];
+};
+
+/**
+ * struct fastipc_uring_cancel - FASTIPC_URING_CANCEL
+ * @flags: FASTIPC_CANCEL_ALL to cancel every call and receive of this port
+ *	in flight; @tag must then be 0.
+ * @reserved0: must be 0.
+ * @tag: cancel the port's calls and receives in flight submitted with @tag.
+ * @reserved: must be 0.
+ *
+ * Each one cancelled completes with ECANCELED. A call whose reply is already
+ * on its way completes normally instead.
+ *
+ * CQE: res is how many were cancelled. Errors: ENOENT none was.
+ */
+struct fastipc_uring_cancel {
+	__u32 flags;
+	__u32 reserved0;
+	__aligned_u64 tag;
+	__aligned_u64 reserved[2];
+};
+
+#define FASTIPC_CANCEL_ALL	_BITUL(0)
+
 #define FASTIPC_IOC_VERSION	_IOWR(FASTIPC_IOCTL_MAGIC, 0x00, struct fastipc_version)
 #define FASTIPC_IOC_BUF_REGISTER _IOWR(FASTIPC_IOCTL_MAGIC, 0x01, struct fastipc_buf_register)
 #define FASTIPC_IOC_BUF_UNREGISTER _IOWR(FASTIPC_IOCTL_MAGIC, 0x02, struct fastipc_buf_unregister)
@@ -366,5 +521,16 @@ struct fastipc_forward {
 #define FASTIPC_IOC_SEND	_IOWR(FASTIPC_IOCTL_MAGIC, 0x06, struct fastipc_send)
 #define FASTIPC_IOC_SERVE	_IOWR(FASTIPC_IOCTL_MAGIC, 0x07, struct fastipc_serve)
 #define FASTIPC_IOC_FORWARD	_IOWR(FASTIPC_IOCTL_MAGIC, 0x08, struct fastipc_forward)
+
+
+/*
+ * io_uring command opcodes (sqe->cmd_op). FASTIPC_URING_SEND takes a struct
+ * fastipc_send and completes with res 0 or FASTIPC_IOC_SEND's errors.
+ */
+#define FASTIPC_URING_CALL	_IOW(FASTIPC_IOCTL_MAGIC, 0x20, struct fastipc_uring_call)
+#define FASTIPC_URING_SEND	_IOW(FASTIPC_IOCTL_MAGIC, 0x21, struct fastipc_send)
+#define FASTIPC_URING_RECV	_IOW(FASTIPC_IOCTL_MAGIC, 0x22, struct fastipc_uring_recv)
+#define FASTIPC_URING_REPLY	_IOW(FASTIPC_IOCTL_MAGIC, 0x23, struct fastipc_uring_reply)
+#define FASTIPC_URING_CANCEL	_IOW(FASTIPC_IOCTL_MAGIC, 0x24, struct fastipc_uring_cancel)
 
 #endif /* _UAPI_LINUX_FASTIPC_H */
