@@ -30,18 +30,6 @@
 #include "fastipc.h"
 #include "trace.h"
 
-/**
- * struct fastipc_waiter - a server thread waiting in FASTIPC_IOC_SERVE
- * @node: in ep->idle.
- * @wq: it sleeps here.
- * @slot: the message handed to it, under ep->lock.
- */
-struct fastipc_waiter {
-	struct list_head node;
-	wait_queue_head_t wq;
-	struct fastipc_slot *slot;
-};
-
 static ktime_t fastipc_time_left(ktime_t deadline)
 {
 	if (deadline == KTIME_MAX)
@@ -105,10 +93,51 @@ void fastipc_caller_complete(struct fastipc_caller *call, int error, bool sync)
 	lockdep_assert_held(&call->ep->lock);
 	call->error = error;
 	WRITE_ONCE(call->state, FASTIPC_CALLER_DONE);
-	if (sync)
+	if (call->async)
+		fastipc_uring_call_done(call);
+	else if (sync)
 		wake_up_interruptible_sync(&call->wq);
 	else
 		wake_up_interruptible(&call->wq);
+}
+
+/*
+ * Set up @call to @ep, with its reply room in the port's registered buffer
+ * @buf_id; fastipc_caller_release() undoes it.
+ */
+int fastipc_caller_init(struct fastipc_caller *call, struct fastipc_port *port,
+			struct fastipc_endpoint *ep, u32 buf_id, u64 offset, u32 cap)
+{
+	u64 end;
+
+	call->reply_buf = fastipc_buf_get(port, buf_id);
+	if (!call->reply_buf)
+		return -ENOENT;
+	if (check_add_overflow(offset, (u64)cap, &end) || end > call->reply_buf->len) {
+		fastipc_buf_put(call->reply_buf);
+		return -EINVAL;
+	}
+	init_waitqueue_head(&call->wq);
+	call->state = FASTIPC_CALLER_NEW;
+	call->reply_kaddr = call->reply_buf->kaddr + offset;
+	call->reply_cap = cap;
+	call->pid = task_tgid(current);
+	call->uid = current_euid();
+	call->gid = current_egid();
+	call->ep = ep;
+	call->route[0] = ep;
+	call->hops = 0;
+	kref_get(&ep->ref);
+	return 0;
+}
+
+void fastipc_caller_release(struct fastipc_caller *call)
+{
+	unsigned int i;
+
+	for (i = 0; i <= call->hops; i++)
+		fastipc_ep_put(call->route[i]);
+	fastipc_buf_put(call->reply_buf);
 }
 
 /* Charge a one-way message to its sender's quota, waiting for room if @wait. */
@@ -131,9 +160,8 @@ static int fastipc_charge_oneway(struct fastipc_user *user, bool wait)
  * the payload into it. A one-way message (@user set) is charged to @user
  * first. Returns the slot in FASTIPC_SLOT_FILLING.
  */
-static struct fastipc_slot *fastipc_slot_fill(struct fastipc_endpoint *ep,
-					      struct fastipc_user *user, bool wait,
-					      ktime_t deadline, const void __user *src, u32 len)
+struct fastipc_slot *fastipc_slot_fill(struct fastipc_endpoint *ep, struct fastipc_user *user,
+				       bool wait, ktime_t deadline, const void __user *src, u32 len)
 {
 	bool oneway = user;
 	struct fastipc_slot *slot;
@@ -199,7 +227,9 @@ static void fastipc_deliver(struct fastipc_endpoint *ep, struct fastipc_slot *sl
 		list_del_init(&w->node);
 		slot->state = FASTIPC_SLOT_HELD;
 		WRITE_ONCE(w->slot, slot);
-		if (sync)
+		if (w->async)
+			fastipc_uring_recv_done(w, ep, slot);
+		else if (sync)
 			wake_up_interruptible_sync(&w->wq);
 		else
 			wake_up_interruptible(&w->wq);
@@ -218,9 +248,9 @@ static void fastipc_deliver(struct fastipc_endpoint *ep, struct fastipc_slot *sl
  * Publish a filled slot as a message from @pid/@uid/@gid, attached to @call
  * unless one-way. Fails only if the endpoint died meanwhile.
  */
-static int fastipc_slot_publish(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
-				struct fastipc_caller *call, u32 opcode, u32 len,
-				struct pid *pid, kuid_t uid, kgid_t gid)
+int fastipc_slot_publish(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
+			 struct fastipc_caller *call, u32 opcode, u32 len,
+			 struct pid *pid, kuid_t uid, kgid_t gid)
 	__must_hold(&ep->lock)
 {
 	lockdep_assert_held(&ep->lock);
@@ -270,13 +300,14 @@ static struct fastipc_slot *fastipc_slot_lookup(struct fastipc_endpoint *ep, u64
 }
 
 /*
- * After the caller's wait: collect the result, or cancel the call if it is
- * still attached. A server replying later then finds no caller.
+ * Detach @call from the endpoint it waits at, so that a server answering
+ * later finds no caller. Returns true if it did, false if the call had been
+ * completed (or cancelled) already.
  */
-static int fastipc_caller_finish(struct fastipc_caller *call, int wait_ret)
+bool fastipc_caller_cancel(struct fastipc_caller *call)
 {
 	struct fastipc_endpoint *ep;
-	int ret;
+	bool cancelled;
 
 	for (;;) {
 		ep = READ_ONCE(call->ep);
@@ -285,43 +316,35 @@ static int fastipc_caller_finish(struct fastipc_caller *call, int wait_ret)
 			spin_unlock(&ep->lock);
 			continue;
 		}
-		switch (call->state) {
-		case FASTIPC_CALLER_DONE:
-			ret = call->error;
+		if (call->state != FASTIPC_CALLER_MOVING)
 			break;
-		case FASTIPC_CALLER_PENDING:
-			if (call->slot->state == FASTIPC_SLOT_QUEUED) {
-				list_del(&call->slot->node);
-				WRITE_ONCE(ep->npending, ep->npending - 1);
-				fastipc_slot_free(ep, call->slot);
-			} else {
-				call->slot->call = NULL;
-			}
-			call->state = FASTIPC_CALLER_CANCELLED;
-			fastipc_stat_add(FASTIPC_STAT_CANCELLED, 1);
-			ret = wait_ret;
-			break;
-		default:
-			/* MOVING: a forward is between two endpoint locks. */
-			spin_unlock(&ep->lock);
-			wait_var_event(&call->state,
-				       READ_ONCE(call->state) != FASTIPC_CALLER_MOVING);
-			continue;
-		}
+		/* A forward is between two endpoint locks. */
 		spin_unlock(&ep->lock);
-		return ret;
+		wait_var_event(&call->state, READ_ONCE(call->state) != FASTIPC_CALLER_MOVING);
 	}
+	cancelled = call->state == FASTIPC_CALLER_PENDING;
+	if (cancelled) {
+		if (call->slot->state == FASTIPC_SLOT_QUEUED) {
+			list_del(&call->slot->node);
+			WRITE_ONCE(ep->npending, ep->npending - 1);
+			fastipc_slot_free(ep, call->slot);
+		} else {
+			call->slot->call = NULL;
+		}
+		call->state = FASTIPC_CALLER_CANCELLED;
+		fastipc_stat_add(FASTIPC_STAT_CANCELLED, 1);
+	}
+	spin_unlock(&ep->lock);
+	return cancelled;
 }
 
 int fastipc_cmd_call(struct fastipc_port *port, void *data)
 {
 	struct fastipc_call *arg = data;
-	struct fastipc_caller call = { .state = FASTIPC_CALLER_NEW };
+	struct fastipc_caller call = { .async = false };
 	struct fastipc_endpoint *ep;
 	struct fastipc_slot *slot;
 	ktime_t deadline = KTIME_MAX;
-	unsigned int i;
-	u64 end;
 	int ret;
 
 	if (arg->flags || arg->reserved0 || arg->reserved[0] || arg->reserved[1])
@@ -331,39 +354,25 @@ int fastipc_cmd_call(struct fastipc_port *port, void *data)
 		return PTR_ERR(ep);
 	if (arg->req_len > ep->slot_size)
 		return -EMSGSIZE;
-	call.reply_buf = fastipc_buf_get(port, arg->reply_buf);
-	if (!call.reply_buf)
-		return -ENOENT;
-	if (check_add_overflow(arg->reply_offset, (u64)arg->reply_cap, &end) ||
-	    end > call.reply_buf->len) {
-		ret = -EINVAL;
-		goto out_put_buf;
-	}
+	ret = fastipc_caller_init(&call, port, ep, arg->reply_buf, arg->reply_offset,
+				  arg->reply_cap);
+	if (ret)
+		return ret;
 	if (arg->timeout_ns)
 		deadline = ktime_add_safe(ktime_get(), ns_to_ktime(arg->timeout_ns));
-
-	init_waitqueue_head(&call.wq);
-	call.reply_kaddr = call.reply_buf->kaddr + arg->reply_offset;
-	call.reply_cap = arg->reply_cap;
-	call.pid = task_tgid(current);
-	call.uid = current_euid();
-	call.gid = current_egid();
-	call.ep = ep;
-	call.route[0] = ep;
-	kref_get(&ep->ref);
 
 	slot = fastipc_slot_fill(ep, NULL, true, deadline,
 				 u64_to_user_ptr(arg->req_addr), arg->req_len);
 	if (IS_ERR(slot)) {
 		ret = PTR_ERR(slot);
-		goto out_put_route;
+		goto out_release;
 	}
 	spin_lock(&ep->lock);
 	ret = fastipc_slot_publish(ep, slot, &call, arg->opcode, arg->req_len,
 				   call.pid, call.uid, call.gid);
 	spin_unlock(&ep->lock);
 	if (ret)
-		goto out_put_route;
+		goto out_release;
 
 	/* Most calls have no timeout: spare them the hrtimer sleeper. */
 	if (deadline == KTIME_MAX)
@@ -371,22 +380,24 @@ int fastipc_cmd_call(struct fastipc_port *port, void *data)
 	else
 		ret = wait_event_interruptible_hrtimeout(call.wq, fastipc_caller_done(&call),
 							 fastipc_time_left(deadline));
-	ret = fastipc_caller_finish(&call, fastipc_wait_errno(ret));
+	/* A reply that came meanwhile wins over the signal or the timeout. */
+	ret = fastipc_caller_cancel(&call) ? fastipc_wait_errno(ret) : call.error;
 	if (!ret) {
 		arg->status = call.status;
 		arg->reply_len = call.reply_len;
 	}
-out_put_route:
-	for (i = 0; i <= call.hops; i++)
-		fastipc_ep_put(call.route[i]);
-out_put_buf:
-	fastipc_buf_put(call.reply_buf);
+out_release:
+	fastipc_caller_release(&call);
 	return ret;
 }
 
-int fastipc_cmd_send(struct fastipc_port *port, void *data)
+/*
+ * Send a one-way message; wait for room if the message asks to and
+ * @may_wait, else fail with EAGAIN.
+ */
+int fastipc_send_msg(struct fastipc_port *port, const struct fastipc_send *arg, bool may_wait)
 {
-	struct fastipc_send *arg = data;
+	bool wait = may_wait && (arg->flags & FASTIPC_SEND_WAIT);
 	struct fastipc_endpoint *ep;
 	struct fastipc_slot *slot;
 	int ret;
@@ -400,8 +411,8 @@ int fastipc_cmd_send(struct fastipc_port *port, void *data)
 	if (arg->len > ep->slot_size)
 		return -EMSGSIZE;
 
-	slot = fastipc_slot_fill(ep, port->user, arg->flags & FASTIPC_SEND_WAIT, KTIME_MAX,
-				 u64_to_user_ptr(arg->addr), arg->len);
+	slot = fastipc_slot_fill(ep, port->user, wait, KTIME_MAX, u64_to_user_ptr(arg->addr),
+				 arg->len);
 	if (IS_ERR(slot))
 		return PTR_ERR(slot);
 	spin_lock(&ep->lock);
@@ -411,8 +422,14 @@ int fastipc_cmd_send(struct fastipc_port *port, void *data)
 	return ret;
 }
 
-/* The reply half of FASTIPC_IOC_SERVE. */
-static int fastipc_reply(struct fastipc_endpoint *ep, const struct fastipc_serve *arg, bool sync)
+int fastipc_cmd_send(struct fastipc_port *port, void *data)
+{
+	return fastipc_send_msg(port, data, true);
+}
+
+/* Answer the message behind @token with @status and @len bytes at @src. */
+static int fastipc_reply_copy(struct fastipc_endpoint *ep, u64 token, s32 status,
+			      const void __user *src, u32 len, bool sync)
 {
 	struct fastipc_caller *call;
 	struct fastipc_slot *slot;
@@ -422,7 +439,7 @@ static int fastipc_reply(struct fastipc_endpoint *ep, const struct fastipc_serve
 	int ret;
 
 	spin_lock(&ep->lock);
-	slot = fastipc_slot_lookup(ep, arg->reply_token);
+	slot = fastipc_slot_lookup(ep, token);
 	if (!slot) {
 		ret = -ENOENT;
 		goto out_unlock;
@@ -430,18 +447,18 @@ static int fastipc_reply(struct fastipc_endpoint *ep, const struct fastipc_serve
 	call = slot->call;
 	if (slot->oneway || !call) {
 		ret = slot->oneway ? 0 : -ECANCELED;
-		if (slot->oneway && arg->reply_len)
+		if (slot->oneway && len)
 			ret = -EINVAL;
 		else
 			fastipc_slot_free(ep, slot);
 		goto out_unlock;
 	}
-	if (arg->reply_len > call->reply_cap || arg->reply_len > FASTIPC_MAX_PAYLOAD) {
+	if (len > call->reply_cap || len > FASTIPC_MAX_PAYLOAD) {
 		ret = -EMSGSIZE;
 		goto out_unlock;
 	}
-	if (!arg->reply_len) {
-		call->status = arg->reply_status;
+	if (!len) {
+		call->status = status;
 		call->reply_len = 0;
 		fastipc_caller_complete(call, 0, sync);
 		fastipc_slot_free(ep, slot);
@@ -459,7 +476,7 @@ static int fastipc_reply(struct fastipc_endpoint *ep, const struct fastipc_serve
 	dst = call->reply_kaddr;
 	spin_unlock(&ep->lock);
 
-	left = fastipc_copy_from_user(dst, u64_to_user_ptr(arg->reply_addr), arg->reply_len);
+	left = fastipc_copy_from_user(dst, src, len);
 
 	spin_lock(&ep->lock);
 	call = slot->call;
@@ -470,8 +487,8 @@ static int fastipc_reply(struct fastipc_endpoint *ep, const struct fastipc_serve
 		fastipc_slot_free(ep, slot);
 		ret = -ECANCELED;
 	} else {
-		call->status = arg->reply_status;
-		call->reply_len = arg->reply_len;
+		call->status = status;
+		call->reply_len = len;
 		fastipc_caller_complete(call, 0, sync);
 		fastipc_slot_free(ep, slot);
 		ret = 0;
@@ -485,36 +502,77 @@ out_unlock:
 	return ret;
 }
 
+int fastipc_reply(struct fastipc_endpoint *ep, u64 token, s32 status, const void __user *src,
+		  u32 len, bool sync)
+{
+	int ret = fastipc_reply_copy(ep, token, status, src, len, sync);
+
+	trace_fastipc_reply(ep->id, token, status, len, ret);
+	if (!ret)
+		fastipc_stat_add(FASTIPC_STAT_REPLIES, 1);
+	return ret;
+}
+
+/* Describe a message just taken by a server as @pid_ns and @user_ns see it. */
+void fastipc_msg_info_fill(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
+			   struct fastipc_msg_info *info, struct pid_namespace *pid_ns,
+			   struct user_namespace *user_ns)
+	__must_hold(&ep->lock)
+{
+	info->flags = slot->oneway ? FASTIPC_MSG_ONEWAY : 0;
+	info->opcode = slot->opcode;
+	info->token = slot->token;
+	info->offset = fastipc_slot_data(ep, slot) - ep->pool->kaddr;
+	info->len = slot->len;
+	info->pid = pid_nr_ns(slot->sender, pid_ns);
+	info->uid = from_kuid_munged(user_ns, slot->uid);
+	info->gid = from_kgid_munged(user_ns, slot->gid);
+	info->reserved = 0;
+	trace_fastipc_receive(ep->id, slot->token, slot->opcode, slot->len);
+}
+
 /* Fill the receive half of @arg from a slot just taken by this thread. */
 static void fastipc_received(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
 			     struct fastipc_serve *arg)
 	__must_hold(&ep->lock)
 {
-	arg->msg_flags = slot->oneway ? FASTIPC_MSG_ONEWAY : 0;
-	arg->token = slot->token;
-	arg->offset = fastipc_slot_data(ep, slot) - ep->pool->kaddr;
-	arg->opcode = slot->opcode;
-	arg->len = slot->len;
-	arg->pid = pid_nr_ns(slot->sender, task_active_pid_ns(current));
-	arg->uid = from_kuid_munged(current_user_ns(), slot->uid);
-	arg->gid = from_kgid_munged(current_user_ns(), slot->gid);
-	trace_fastipc_receive(ep->id, slot->token, slot->opcode, slot->len);
+	struct fastipc_msg_info info;
+
+	fastipc_msg_info_fill(ep, slot, &info, task_active_pid_ns(current), current_user_ns());
+	arg->msg_flags = info.flags;
+	arg->token = info.token;
+	arg->offset = info.offset;
+	arg->opcode = info.opcode;
+	arg->len = info.len;
+	arg->pid = info.pid;
+	arg->uid = info.uid;
+	arg->gid = info.gid;
 }
 
-/* The receive half of FASTIPC_IOC_SERVE. */
-static int fastipc_receive(struct fastipc_endpoint *ep, struct fastipc_serve *arg, bool nonblock)
+/* The oldest message waiting, now held by the server thread taking it. */
+struct fastipc_slot *fastipc_slot_dequeue(struct fastipc_endpoint *ep)
+	__must_hold(&ep->lock)
 {
-	struct fastipc_waiter w = { .slot = NULL };
 	struct fastipc_slot *slot;
-	int ret;
 
-	spin_lock(&ep->lock);
 	slot = list_first_entry_or_null(&ep->pending, struct fastipc_slot, node);
 	if (slot) {
 		list_del(&slot->node);
 		WRITE_ONCE(ep->npending, ep->npending - 1);
 		slot->state = FASTIPC_SLOT_HELD;
 	}
+	return slot;
+}
+
+/* The receive half of FASTIPC_IOC_SERVE. */
+static int fastipc_receive(struct fastipc_endpoint *ep, struct fastipc_serve *arg, bool nonblock)
+{
+	struct fastipc_waiter w = { .slot = NULL, .async = false };
+	struct fastipc_slot *slot;
+	int ret;
+
+	spin_lock(&ep->lock);
+	slot = fastipc_slot_dequeue(ep);
 	if (!slot && nonblock) {
 		spin_unlock(&ep->lock);
 		return -EAGAIN;
@@ -557,12 +615,10 @@ int fastipc_cmd_serve(struct fastipc_port *port, void *data)
 		return PTR_ERR(ep);
 
 	if (reply) {
-		ret = fastipc_reply(ep, arg, recv);
-		trace_fastipc_reply(ep->id, arg->reply_token, arg->reply_status,
-				    arg->reply_len, ret);
+		ret = fastipc_reply(ep, arg->reply_token, arg->reply_status,
+				    u64_to_user_ptr(arg->reply_addr), arg->reply_len, recv);
 		if (ret)
 			return ret;
-		fastipc_stat_add(FASTIPC_STAT_REPLIES, 1);
 	}
 	arg->msg_flags = 0;
 	arg->token = 0;

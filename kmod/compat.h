@@ -9,6 +9,16 @@
 #include <linux/uaccess.h>
 #include <linux/ipc_namespace.h>
 #include <linux/proc_ns.h>
+#include <linux/sched.h>
+
+/* 6.5 moved the driver side of io_uring commands into a header of its own. */
+#ifdef FASTIPC_HAVE_IO_URING_CMD_H
+#include <linux/io_uring/cmd.h>
+#else
+#include <linux/io_uring.h>
+#include <linux/io_uring_types.h>
+#include <linux/percpu-refcount.h>
+#endif
 
 /* Copy from user memory with non-temporal stores; returns bytes not copied. */
 static inline unsigned long
@@ -32,5 +42,48 @@ static inline void fastipc_put_ipc_ns(struct ipc_namespace *ns)
 	ns->ns.ops->put(&ns->ns);
 #endif
 }
+
+/* Where the command's struct is: in the SQE, which 6.1 points to directly. */
+static inline const void *fastipc_uring_payload(const struct io_uring_cmd *cmd)
+{
+#ifdef FASTIPC_HAVE_IO_URING_CMD_H
+	return io_uring_sqe_cmd(cmd->sqe);
+#else
+	return cmd->cmd;
+#endif
+}
+
+/*
+ * From 6.7 io_uring asks a driver to cancel the commands it marked
+ * cancelable when their ring closes or their task exits. Before that nothing
+ * tells the driver, so fastipc looks for such commands itself (uring.c),
+ * reading the two facts from io_uring's request the way 6.7's
+ * io_uring_cmd_get_task() does.
+ */
+#ifdef IORING_URING_CMD_CANCELABLE
+#define FASTIPC_URING_F_CANCEL	IO_URING_F_CANCEL
+#define FASTIPC_URING_MONITOR	false
+
+static inline bool fastipc_uring_abandoned(struct io_uring_cmd *cmd)
+{
+	return false;
+}
+#else
+#define FASTIPC_URING_F_CANCEL	0
+#define FASTIPC_URING_MONITOR	true
+
+static inline void io_uring_cmd_mark_cancelable(struct io_uring_cmd *cmd,
+						unsigned int issue_flags)
+{
+}
+
+static inline bool fastipc_uring_abandoned(struct io_uring_cmd *cmd)
+{
+	struct io_kiocb *req = cmd_to_io_kiocb(cmd);
+
+	return (READ_ONCE(req->task->flags) & PF_EXITING) ||
+	       percpu_ref_is_dying(&req->ctx->refs);
+}
+#endif
 
 #endif /* _FASTIPC_COMPAT_H */

@@ -9,11 +9,14 @@
  *             of fixed-size slots carved from one buf, the queue of messages
  *             waiting, and the server threads waiting for them.
  *   caller    a call in flight; lives on the calling thread's kernel stack
- *             for the duration of FASTIPC_IOC_CALL and is never allocated.
- *             A slot points to it while the call is queued or held.
+ *             for the duration of FASTIPC_IOC_CALL, or in an io_uring
+ *             command's struct fastipc_uring_op (uring.c). A slot points to
+ *             it while the call is queued or held.
+ *   waiter    a server thread, or an io_uring receive, waiting for a message.
  *
  * Locking (outermost first)
  *   port->mutex          role changes and buffer (un)registration
+ *   port->uring_lock     the port's io_uring commands in flight (uring.c)
  *   fastipc_names_lock   the name registry (endpoint.c)
  *   ep->lock             everything in the endpoint and its slots, and the
  *                        state of every call attached to one of its slots
@@ -27,6 +30,7 @@
 
 #include <linux/fs.h>
 #include <linux/kref.h>
+#include <linux/ktime.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
@@ -36,10 +40,14 @@
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/fastipc.h>
 
 struct pid;
 struct ipc_namespace;
+struct pid_namespace;
+struct user_namespace;
+struct io_uring_cmd;
 
 /**
  * struct fastipc_buf - a registered buffer
@@ -207,6 +215,8 @@ enum fastipc_caller_state {
  * @pid: the caller's thread group.
  * @uid: the caller's euid.
  * @gid: the caller's egid.
+ * @async: an io_uring command waits, not a thread: completing the call
+ *	completes the command.
  */
 struct fastipc_caller {
 	wait_queue_head_t wq;
@@ -224,6 +234,21 @@ struct fastipc_caller {
 	struct pid *pid;
 	kuid_t uid;
 	kgid_t gid;
+	bool async;
+};
+
+/**
+ * struct fastipc_waiter - a server waiting for a message
+ * @node: in ep->idle.
+ * @wq: a server thread sleeps here.
+ * @slot: the message handed to it, under ep->lock.
+ * @async: an io_uring receive waits, not a thread.
+ */
+struct fastipc_waiter {
+	struct list_head node;
+	wait_queue_head_t wq;
+	struct fastipc_slot *slot;
+	bool async;
 };
 
 enum fastipc_role {
@@ -240,6 +265,10 @@ enum fastipc_role {
  * @user: the user who opened the port, charged for what it creates.
  * @buf_lock: protects @bufs.
  * @bufs: the registered buffers, each referenced.
+ * @uring_lock: protects @uring_ops.
+ * @uring_ops: io_uring commands in flight on the port, oldest first.
+ * @uring_monitor: on kernels whose io_uring cannot cancel driver commands,
+ *	looks for commands whose ring or task went away (uring.c).
  */
 struct fastipc_port {
 	struct mutex mutex;	/* outermost lock */
@@ -248,6 +277,9 @@ struct fastipc_port {
 	struct fastipc_user *user;
 	spinlock_t buf_lock;	/* innermost, never nested */
 	struct fastipc_buf *bufs[FASTIPC_MAX_BUFS];
+	spinlock_t uring_lock;	/* see the locking order above */
+	struct list_head uring_ops;
+	struct delayed_work uring_monitor;
 };
 
 /* user.c */
@@ -319,8 +351,33 @@ int fastipc_cmd_call(struct fastipc_port *port, void *arg);
 int fastipc_cmd_send(struct fastipc_port *port, void *arg);
 int fastipc_cmd_serve(struct fastipc_port *port, void *arg);
 int fastipc_cmd_forward(struct fastipc_port *port, void *arg);
+int fastipc_send_msg(struct fastipc_port *port, const struct fastipc_send *arg, bool may_wait);
+int fastipc_reply(struct fastipc_endpoint *ep, u64 token, s32 status, const void __user *src,
+		  u32 len, bool sync);
+struct fastipc_slot *fastipc_slot_fill(struct fastipc_endpoint *ep, struct fastipc_user *user,
+				       bool wait, ktime_t deadline, const void __user *src,
+				       u32 len);
+int fastipc_slot_publish(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
+			 struct fastipc_caller *call, u32 opcode, u32 len,
+			 struct pid *pid, kuid_t uid, kgid_t gid);
+struct fastipc_slot *fastipc_slot_dequeue(struct fastipc_endpoint *ep);
 void fastipc_slot_free(struct fastipc_endpoint *ep, struct fastipc_slot *slot);
+void fastipc_msg_info_fill(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
+			   struct fastipc_msg_info *info, struct pid_namespace *pid_ns,
+			   struct user_namespace *user_ns);
+int fastipc_caller_init(struct fastipc_caller *call, struct fastipc_port *port,
+			struct fastipc_endpoint *ep, u32 buf_id, u64 offset, u32 cap);
+void fastipc_caller_release(struct fastipc_caller *call);
+bool fastipc_caller_cancel(struct fastipc_caller *call);
 void fastipc_caller_complete(struct fastipc_caller *call, int error, bool sync);
+
+/* uring.c */
+int fastipc_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags);
+void fastipc_uring_port_init(struct fastipc_port *port);
+void fastipc_uring_port_release(struct fastipc_port *port);
+void fastipc_uring_call_done(struct fastipc_caller *call);
+void fastipc_uring_recv_done(struct fastipc_waiter *w, struct fastipc_endpoint *ep,
+			     struct fastipc_slot *slot);
 
 /* Tokens carry the slot index in their low bits. */
 #define FASTIPC_SLOT_BITS	10

@@ -160,6 +160,7 @@ static int fastipc_open(struct inode *inode, struct file *file)
 	}
 	mutex_init(&port->mutex);
 	spin_lock_init(&port->buf_lock);
+	fastipc_uring_port_init(port);
 	file->private_data = port;
 	atomic_long_inc(&fastipc_objects[FASTIPC_OBJ_PORTS]);
 	return 0;
@@ -169,6 +170,7 @@ static int fastipc_release(struct inode *inode, struct file *file)
 {
 	struct fastipc_port *port = file->private_data;
 
+	fastipc_uring_port_release(port);
 	if (port->role == FASTIPC_ROLE_ENDPOINT)
 		fastipc_ep_shutdown(port->ep);
 	if (port->role != FASTIPC_ROLE_NONE)
@@ -190,7 +192,7 @@ static void fastipc_show_fdinfo(struct seq_file *m, struct file *file)
 	int role = smp_load_acquire(&port->role);
 	struct fastipc_endpoint *ep = port->ep;
 	struct list_head *pos;
-	unsigned int idle = 0;
+	unsigned int idle = 0, uring_ops = 0;
 	u64 bytes = 0;
 	int i;
 
@@ -198,8 +200,13 @@ static void fastipc_show_fdinfo(struct seq_file *m, struct file *file)
 	for (i = 0; i < FASTIPC_MAX_BUFS; i++)
 		bytes += port->bufs[i] ? port->bufs[i]->len : 0;
 	spin_unlock(&port->buf_lock);
+	spin_lock(&port->uring_lock);
+	list_for_each(pos, &port->uring_ops)
+		uring_ops++;
+	spin_unlock(&port->uring_lock);
 	seq_printf(m, "role:\t%s\n", roles[role]);
 	seq_printf(m, "registered_bytes:\t%llu\n", bytes);
+	seq_printf(m, "uring_waiting:\t%u\n", uring_ops);
 	if (role == FASTIPC_ROLE_NONE)
 		return;
 
@@ -224,6 +231,7 @@ static const struct file_operations fastipc_fops = {
 	.release	= fastipc_release,
 	.unlocked_ioctl	= fastipc_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
+	.uring_cmd	= fastipc_uring_cmd,
 	.poll		= fastipc_poll,
 	.show_fdinfo	= fastipc_show_fdinfo,
 	.llseek		= noop_llseek,

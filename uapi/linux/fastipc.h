@@ -522,7 +522,6 @@ struct fastipc_uring_cancel {
 #define FASTIPC_IOC_SERVE	_IOWR(FASTIPC_IOCTL_MAGIC, 0x07, struct fastipc_serve)
 #define FASTIPC_IOC_FORWARD	_IOWR(FASTIPC_IOCTL_MAGIC, 0x08, struct fastipc_forward)
 
-
 /*
  * io_uring command opcodes (sqe->cmd_op). FASTIPC_URING_SEND takes a struct
  * fastipc_send and completes with res 0 or FASTIPC_IOC_SEND's errors.
