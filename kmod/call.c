@@ -20,10 +20,13 @@
  * them, and a caller that wants to cancel waits that instant out.
  */
 #include <linux/hrtimer.h>
+#include <linux/moduleparam.h>
 #include <linux/nospec.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
 #include <linux/sched.h>
+#include <linux/sched/clock.h>
+#include <linux/sched/signal.h>
 #include <linux/user_namespace.h>
 #include <linux/wait_bit.h>
 
@@ -45,6 +48,34 @@ static int fastipc_wait_errno(int ret)
 	if (ret == -ERESTARTSYS)
 		return -EINTR;
 	return ret;
+}
+
+/*
+ * A thread whose partner runs on another CPU spins for the partner's answer
+ * for up to spin_ns before it sleeps: a partner that answers in that time
+ * saves both the sleep and the cross-CPU wake-up, which cost more than the
+ * spinning. Never when the partner shares our CPU, where it could not run.
+ */
+static unsigned int spin_ns = 50000;
+module_param(spin_ns, uint, 0644);
+MODULE_PARM_DESC(spin_ns, "Spin this long (ns) for a partner on another CPU before sleeping; 0 never");
+
+static bool fastipc_spin_start(u64 *end, int partner_cpu)
+{
+	unsigned int ns = READ_ONCE(spin_ns);
+
+	if (!ns || partner_cpu < 0 || partner_cpu == raw_smp_processor_id())
+		return false;
+	*end = local_clock() + ns;
+	return true;
+}
+
+static bool fastipc_spin_more(u64 end)
+{
+	if (need_resched() || signal_pending(current) || local_clock() > end)
+		return false;
+	cpu_relax();
+	return true;
 }
 
 static u8 *fastipc_slot_data(struct fastipc_endpoint *ep, struct fastipc_slot *slot)
@@ -127,6 +158,8 @@ int fastipc_caller_init(struct fastipc_caller *call, struct fastipc_port *port,
 	call->ep = ep;
 	call->route[0] = ep;
 	call->hops = 0;
+	call->cpu = raw_smp_processor_id();
+	call->server_cpu = -1;
 	kref_get(&ep->ref);
 	return 0;
 }
@@ -227,12 +260,17 @@ static void fastipc_deliver(struct fastipc_endpoint *ep, struct fastipc_slot *sl
 		list_del_init(&w->node);
 		slot->state = FASTIPC_SLOT_HELD;
 		WRITE_ONCE(w->slot, slot);
-		if (w->async)
+		if (w->async) {
 			fastipc_uring_recv_done(w, ep, slot);
-		else if (sync)
-			wake_up_interruptible_sync(&w->wq);
-		else
-			wake_up_interruptible(&w->wq);
+		} else {
+			if (sync)
+				wake_up_interruptible_sync(&w->wq);
+			else
+				wake_up_interruptible(&w->wq);
+			/* Where the wake-up put the server; it waits for ep->lock. */
+			if (slot->call)
+				WRITE_ONCE(slot->call->server_cpu, task_cpu(w->task));
+		}
 		fastipc_stat_add(FASTIPC_STAT_HANDOFFS, 1);
 		return;
 	}
@@ -345,6 +383,7 @@ int fastipc_cmd_call(struct fastipc_port *port, void *data)
 	struct fastipc_endpoint *ep;
 	struct fastipc_slot *slot;
 	ktime_t deadline = KTIME_MAX;
+	u64 spin_end;
 	int ret;
 
 	if (arg->flags || arg->reserved0 || arg->reserved[0] || arg->reserved[1])
@@ -374,6 +413,9 @@ int fastipc_cmd_call(struct fastipc_port *port, void *data)
 	if (ret)
 		goto out_release;
 
+	if (fastipc_spin_start(&spin_end, READ_ONCE(call.server_cpu)))
+		while (!fastipc_caller_done(&call) && fastipc_spin_more(spin_end))
+			;
 	/* Most calls have no timeout: spare them the hrtimer sleeper. */
 	if (deadline == KTIME_MAX)
 		ret = wait_event_interruptible(call.wq, fastipc_caller_done(&call));
@@ -429,7 +471,7 @@ int fastipc_cmd_send(struct fastipc_port *port, void *data)
 
 /* Answer the message behind @token with @status and @len bytes at @src. */
 static int fastipc_reply_copy(struct fastipc_endpoint *ep, u64 token, s32 status,
-			      const void __user *src, u32 len, bool sync)
+			      const void __user *src, u32 len, bool sync, int *caller_cpu)
 {
 	struct fastipc_caller *call;
 	struct fastipc_slot *slot;
@@ -460,6 +502,7 @@ static int fastipc_reply_copy(struct fastipc_endpoint *ep, u64 token, s32 status
 	if (!len) {
 		call->status = status;
 		call->reply_len = 0;
+		*caller_cpu = call->cpu;
 		fastipc_caller_complete(call, 0, sync);
 		fastipc_slot_free(ep, slot);
 		ret = 0;
@@ -489,6 +532,7 @@ static int fastipc_reply_copy(struct fastipc_endpoint *ep, u64 token, s32 status
 	} else {
 		call->status = status;
 		call->reply_len = len;
+		*caller_cpu = call->cpu;
 		fastipc_caller_complete(call, 0, sync);
 		fastipc_slot_free(ep, slot);
 		ret = 0;
@@ -502,10 +546,14 @@ out_unlock:
 	return ret;
 }
 
+/* Answer a message; *@caller_cpu, if it was a call, says where its caller runs. */
 int fastipc_reply(struct fastipc_endpoint *ep, u64 token, s32 status, const void __user *src,
-		  u32 len, bool sync)
+		  u32 len, bool sync, int *caller_cpu)
 {
-	int ret = fastipc_reply_copy(ep, token, status, src, len, sync);
+	int ret;
+
+	*caller_cpu = -1;
+	ret = fastipc_reply_copy(ep, token, status, src, len, sync, caller_cpu);
 
 	trace_fastipc_reply(ep->id, token, status, len, ret);
 	if (!ret)
@@ -565,10 +613,12 @@ struct fastipc_slot *fastipc_slot_dequeue(struct fastipc_endpoint *ep)
 }
 
 /* The receive half of FASTIPC_IOC_SERVE. */
-static int fastipc_receive(struct fastipc_endpoint *ep, struct fastipc_serve *arg, bool nonblock)
+static int fastipc_receive(struct fastipc_endpoint *ep, struct fastipc_serve *arg, bool nonblock,
+			   int caller_cpu)
 {
-	struct fastipc_waiter w = { .slot = NULL, .async = false };
+	struct fastipc_waiter w = { .slot = NULL, .async = false, .task = current };
 	struct fastipc_slot *slot;
+	u64 spin_end;
 	int ret;
 
 	spin_lock(&ep->lock);
@@ -581,6 +631,10 @@ static int fastipc_receive(struct fastipc_endpoint *ep, struct fastipc_serve *ar
 		init_waitqueue_head(&w.wq);
 		list_add(&w.node, &ep->idle);
 		spin_unlock(&ep->lock);
+		/* The caller just answered may be back with its next call at once. */
+		if (fastipc_spin_start(&spin_end, caller_cpu))
+			while (!READ_ONCE(w.slot) && fastipc_spin_more(spin_end))
+				;
 		ret = wait_event_interruptible(w.wq, READ_ONCE(w.slot));
 		spin_lock(&ep->lock);
 		/* A message handed over wins over a signal: nothing is lost. */
@@ -602,6 +656,7 @@ int fastipc_cmd_serve(struct fastipc_port *port, void *data)
 	bool reply = arg->flags & FASTIPC_SERVE_REPLY;
 	bool recv = arg->flags & FASTIPC_SERVE_RECV;
 	struct fastipc_endpoint *ep;
+	int caller_cpu = -1;
 	int ret;
 
 	if (arg->flags & ~FASTIPC_SERVE_ALL || !(reply || recv) || arg->reserved0 ||
@@ -616,7 +671,8 @@ int fastipc_cmd_serve(struct fastipc_port *port, void *data)
 
 	if (reply) {
 		ret = fastipc_reply(ep, arg->reply_token, arg->reply_status,
-				    u64_to_user_ptr(arg->reply_addr), arg->reply_len, recv);
+				    u64_to_user_ptr(arg->reply_addr), arg->reply_len, recv,
+				    &caller_cpu);
 		if (ret)
 			return ret;
 	}
@@ -630,7 +686,7 @@ int fastipc_cmd_serve(struct fastipc_port *port, void *data)
 	arg->gid = 0;
 	if (!recv)
 		return 0;
-	return fastipc_receive(ep, arg, arg->flags & FASTIPC_SERVE_NONBLOCK);
+	return fastipc_receive(ep, arg, arg->flags & FASTIPC_SERVE_NONBLOCK, caller_cpu);
 }
 
 /*

@@ -217,6 +217,9 @@ enum fastipc_caller_state {
  * @gid: the caller's egid.
  * @async: an io_uring command waits, not a thread: completing the call
  *	completes the command.
+ * @cpu: where the calling thread runs, -1 for an io_uring command.
+ * @server_cpu: where the server thread the call was handed to runs, -1 if
+ *	it was queued.
  */
 struct fastipc_caller {
 	wait_queue_head_t wq;
@@ -235,6 +238,8 @@ struct fastipc_caller {
 	kuid_t uid;
 	kgid_t gid;
 	bool async;
+	int cpu;
+	int server_cpu;
 };
 
 /**
@@ -243,12 +248,14 @@ struct fastipc_caller {
  * @wq: a server thread sleeps here.
  * @slot: the message handed to it, under ep->lock.
  * @async: an io_uring receive waits, not a thread.
+ * @task: the server thread, unless @async.
  */
 struct fastipc_waiter {
 	struct list_head node;
 	wait_queue_head_t wq;
 	struct fastipc_slot *slot;
 	bool async;
+	struct task_struct *task;
 };
 
 enum fastipc_role {
@@ -353,7 +360,7 @@ int fastipc_cmd_serve(struct fastipc_port *port, void *arg);
 int fastipc_cmd_forward(struct fastipc_port *port, void *arg);
 int fastipc_send_msg(struct fastipc_port *port, const struct fastipc_send *arg, bool may_wait);
 int fastipc_reply(struct fastipc_endpoint *ep, u64 token, s32 status, const void __user *src,
-		  u32 len, bool sync);
+		  u32 len, bool sync, int *caller_cpu);
 struct fastipc_slot *fastipc_slot_fill(struct fastipc_endpoint *ep, struct fastipc_user *user,
 				       bool wait, ktime_t deadline, const void __user *src,
 				       u32 len);

@@ -212,6 +212,8 @@ static int fastipc_uring_call(struct fastipc_port *port, struct io_uring_cmd *cm
 	}
 	op->is_call = true;
 	op->call.async = true;
+	/* No thread waits for the reply, so no server should spin for one. */
+	op->call.cpu = -1;
 
 	/* No free slot: io_uring issues the command again in a worker, which waits. */
 	slot = fastipc_slot_fill(ep, NULL, !nonblock, KTIME_MAX, u64_to_user_ptr(arg->req_addr),
@@ -308,6 +310,7 @@ static int fastipc_uring_recv(struct fastipc_port *port, struct io_uring_cmd *cm
 static int fastipc_uring_reply(struct fastipc_port *port, const struct fastipc_uring_reply *arg)
 {
 	struct fastipc_endpoint *ep;
+	int caller_cpu;
 
 	if (arg->flags || arg->reserved0 || arg->reserved[0] || arg->reserved[1])
 		return -EINVAL;
@@ -315,7 +318,7 @@ static int fastipc_uring_reply(struct fastipc_port *port, const struct fastipc_u
 	if (IS_ERR(ep))
 		return PTR_ERR(ep);
 	return fastipc_reply(ep, arg->token, arg->status, u64_to_user_ptr(arg->addr), arg->len,
-			     false);
+			     false, &caller_cpu);
 }
 
 /* Take a receive off the idle list unless a message reached it first. */
