@@ -62,7 +62,6 @@ static pthread_once_t tbuf_key_once = PTHREAD_ONCE_INIT;
 static void tbuf_free(struct tbuf *t)
 {
 	bool ours = t->gen == __atomic_load_n(&fastipc_fork_gen, __ATOMIC_RELAXED);
-	struct fastipc_buf_unregister unreg;
 
 	if (__atomic_load_n(&t->client, __ATOMIC_ACQUIRE)) {
 		*t->cprev = t->cnext;
@@ -70,9 +69,7 @@ static void tbuf_free(struct tbuf *t)
 			t->cnext->cprev = t->cprev;
 		/* A fork() child shares the port with its parent: hands off. */
 		if (ours) {
-			memset(&unreg, 0, sizeof(unreg));
-			unreg.id = t->id;
-			fastipc_ioctl(t->port->fd, FASTIPC_IOC_BUF_UNREGISTER, &unreg);
+			fastipc_buf_unregister(t->port->fd, t->id);
 			t->port->nbufs--;
 		}
 	}
@@ -157,6 +154,30 @@ fail:
 	return ret;
 }
 
+/*
+ * Registers @len bytes at @mem on a port of @cl with an id to spare: the id,
+ * with the port in *@portp, or -errno. Under fastipc_lock.
+ */
+static int client_buf_register(struct fastipc_client *cl, void *mem, size_t len,
+			       struct cport **portp)
+{
+	int ret;
+
+	for (;;) {
+		ret = cport_get(cl, portp);
+		if (ret)
+			return ret;
+		ret = fastipc_buf_register((*portp)->fd, mem, len);
+		if (ret != -ENOSPC)
+			break;
+		/* Someone else registered on this port: count it as full. */
+		(*portp)->nbufs = FASTIPC_MAX_BUFS;
+	}
+	if (ret >= 0)
+		(*portp)->nbufs++;
+	return ret;
+}
+
 /* Makes this thread's reply buffer for @cl. */
 static int tbuf_create(struct fastipc_client *cl, struct tbuf **tp)
 {
@@ -177,20 +198,10 @@ static int tbuf_create(struct fastipc_client *cl, struct tbuf **tp)
 	pthread_mutex_lock(&fastipc_lock);
 	tbuf_prune();
 	t->gen = __atomic_load_n(&fastipc_fork_gen, __ATOMIC_RELAXED);
-	for (;;) {
-		ret = cport_get(cl, &t->port);
-		if (ret)
-			goto fail;
-		ret = fastipc_buf_register(t->port->fd, t->mem, t->map_len);
-		if (ret != -ENOSPC)
-			break;
-		/* Someone else registered on this port: count it as full. */
-		t->port->nbufs = FASTIPC_MAX_BUFS;
-	}
+	ret = client_buf_register(cl, t->mem, t->map_len, &t->port);
 	if (ret < 0)
 		goto fail;
 	t->id = ret;
-	t->port->nbufs++;
 	t->cnext = cl->tbufs;
 	if (t->cnext)
 		t->cnext->cprev = &t->cnext;

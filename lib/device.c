@@ -64,6 +64,15 @@ int fastipc_buf_register(int fd, void *addr, size_t len)
 	return ret ? ret : (int)reg.id;
 }
 
+int fastipc_buf_unregister(int fd, uint32_t id)
+{
+	struct fastipc_buf_unregister unreg;
+
+	memset(&unreg, 0, sizeof(unreg));
+	unreg.id = id;
+	return fastipc_ioctl(fd, FASTIPC_IOC_BUF_UNREGISTER, &unreg);
+}
+
 int fastipc_set_name(__u8 dst[FASTIPC_NAME_MAX], const char *name)
 {
 	size_t len = strnlen(name, FASTIPC_NAME_MAX);

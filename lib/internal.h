@@ -25,6 +25,7 @@ void fastipc_unmap(void *addr, size_t len);
 
 /* Registers @len bytes at @addr on @fd: the buffer id, or -errno. */
 int fastipc_buf_register(int fd, void *addr, size_t len);
+int fastipc_buf_unregister(int fd, uint32_t id);
 
 /* Fills a NUL-padded name field; -EINVAL if @name cannot be one. */
 int fastipc_set_name(__u8 dst[FASTIPC_NAME_MAX], const char *name);
@@ -59,5 +60,46 @@ int fastipc_server_call_local(struct fastipc_server *srv, struct fastipc_msg *ms
 int fastipc_client_forward(struct fastipc_client *cl, unsigned int hops, uint32_t opcode,
 			   const void *req, uint32_t req_len, void *dst, uint32_t cap,
 			   struct fastipc_reply *reply);
+
+/* Serving through the device (server.c), for every way of serving. */
+void fastipc_server_get(struct fastipc_server *srv);
+/* Takes @srv for one way of serving (a pool or a ring): 0, or -EBUSY. */
+int fastipc_server_claim(struct fastipc_server *srv);
+void fastipc_server_unclaim(struct fastipc_server *srv);
+/* Whether fastipc_server_stop() was called since the server was claimed. */
+bool fastipc_server_stopping(struct fastipc_server *srv);
+/* The room each handler gets for its reply. */
+uint32_t fastipc_server_reply_size(const struct fastipc_server *srv);
+
+/* How to answer a message received through the device. */
+struct fastipc_answer {
+	bool held;		/* the token is still ours: reply */
+	bool handled;		/* a handler ran (the message was not a wake) */
+	int32_t status;
+	uint32_t reply_len;	/* bytes of the reply room to send */
+};
+
+/*
+ * Runs the handler of the message @mi describes, with @reply (of
+ * fastipc_server_reply_size() bytes) as its reply room, and says how to
+ * answer it.
+ */
+void fastipc_server_receive(struct fastipc_server *srv, const struct fastipc_msg_info *mi,
+			    void *reply, struct fastipc_answer *ans);
+
+/*
+ * After a reply of @len bytes failed with @err: true when the token is still
+ * held and must be answered again, with @err as the status and no bytes.
+ */
+static inline bool fastipc_reply_again(int err, uint32_t len)
+{
+	return len && (err == -EMSGSIZE || err == -EFAULT);
+}
+
+/* After a reply failed with @err: true when the caller gave up and the token is gone. */
+static inline bool fastipc_reply_dropped(int err)
+{
+	return err == -ECANCELED || err == -ENOENT;
+}
 
 #endif /* LIBFASTIPC_INTERNAL_H */

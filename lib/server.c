@@ -128,6 +128,11 @@ struct fastipc_server *fastipc_server_find_local(const char *name, int fd)
 	return srv;
 }
 
+void fastipc_server_get(struct fastipc_server *srv)
+{
+	__atomic_add_fetch(&srv->refs, 1, __ATOMIC_RELAXED);
+}
+
 static bool server_is_ours(const struct fastipc_server *srv)
 {
 	return srv->gen == __atomic_load_n(&fastipc_fork_gen, __ATOMIC_RELAXED);
@@ -431,9 +436,50 @@ int fastipc_msg_forward(struct fastipc_msg *msg, struct fastipc_client *cl, uint
 	return ret;
 }
 
-static bool stopping(struct fastipc_server *srv)
+bool fastipc_server_stopping(struct fastipc_server *srv)
 {
 	return __atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE);
+}
+
+uint32_t fastipc_server_reply_size(const struct fastipc_server *srv)
+{
+	return srv->reply_size;
+}
+
+void fastipc_server_receive(struct fastipc_server *srv, const struct fastipc_msg_info *mi,
+			    void *reply, struct fastipc_answer *ans)
+{
+	struct msg_ctx ctx;
+
+	*ans = (struct fastipc_answer){ .held = true };
+	/* Wakes only make the server look at the stop flag again. */
+	if (mi->opcode >= FASTIPC_OPCODE_RESERVED) {
+		if (!(mi->flags & FASTIPC_MSG_ONEWAY))
+			ans->status = -EOPNOTSUPP;
+		return;
+	}
+	ctx = (struct msg_ctx){
+		.msg = {
+			.opcode = mi->opcode,
+			.flags = mi->flags,
+			.data = srv->pool + mi->offset,
+			.len = mi->len,
+			.pid = mi->pid,
+			.uid = mi->uid,
+			.gid = mi->gid,
+		},
+		.srv = srv,
+		.token = mi->token,
+	};
+	if (!(mi->flags & FASTIPC_MSG_ONEWAY)) {
+		ctx.msg.reply = reply;
+		ctx.msg.reply_cap = srv->reply_size;
+	}
+	ans->status = server_handle(srv, &ctx);
+	ans->reply_len = ctx.msg.reply_len;
+	/* Forwarded: the token is gone, there is nothing to answer. */
+	ans->held = !ctx.consumed;
+	ans->handled = true;
 }
 
 /*
@@ -446,8 +492,9 @@ static bool stopping(struct fastipc_server *srv)
  */
 static int serve(struct fastipc_server *srv, void *reply, bool nonblock, unsigned int max)
 {
+	struct fastipc_msg_info mi;
+	struct fastipc_answer ans;
 	struct fastipc_serve s;
-	struct msg_ctx ctx;
 	uint64_t token = 0;
 	uint32_t reply_len = 0;
 	int32_t status = 0;
@@ -456,7 +503,7 @@ static int serve(struct fastipc_server *srv, void *reply, bool nonblock, unsigne
 	int ret;
 
 	for (;;) {
-		recv = nonblock ? !max || n < max : !stopping(srv);
+		recv = nonblock ? !max || n < max : !fastipc_server_stopping(srv);
 		memset(&s, 0, sizeof(s));
 		if (held) {
 			s.flags = FASTIPC_SERVE_REPLY;
@@ -470,14 +517,13 @@ static int serve(struct fastipc_server *srv, void *reply, bool nonblock, unsigne
 		if (!s.flags)
 			return n;
 		ret = fastipc_ioctl(srv->fd, FASTIPC_IOC_SERVE, &s);
-		if (held && reply_len && (ret == -EMSGSIZE || ret == -EFAULT)) {
-			/* Still held: the caller gets the error instead. */
+		if (held && fastipc_reply_again(ret, reply_len)) {
 			status = ret;
 			reply_len = 0;
 			continue;
 		}
-		if (held && (ret == -ECANCELED || ret == -ENOENT)) {
-			/* The caller gave up; nothing was received. */
+		if (held && fastipc_reply_dropped(ret)) {
+			/* Nothing was received. */
 			held = false;
 			continue;
 		}
@@ -492,39 +538,22 @@ static int serve(struct fastipc_server *srv, void *reply, bool nonblock, unsigne
 		if (!recv)
 			return n;
 
-		token = s.token;
-		held = true;
-		status = 0;
-		reply_len = 0;
-		/* Wakes only make the loop look at the stop flag again. */
-		if (s.opcode >= FASTIPC_OPCODE_RESERVED) {
-			if (!(s.msg_flags & FASTIPC_MSG_ONEWAY))
-				status = -EOPNOTSUPP;
-			continue;
-		}
-		ctx = (struct msg_ctx){
-			.msg = {
-				.opcode = s.opcode,
-				.flags = s.msg_flags,
-				.data = srv->pool + s.offset,
-				.len = s.len,
-				.pid = s.pid,
-				.uid = s.uid,
-				.gid = s.gid,
-			},
-			.srv = srv,
-			.token = token,
+		mi = (struct fastipc_msg_info){
+			.flags = s.msg_flags,
+			.opcode = s.opcode,
+			.token = s.token,
+			.offset = s.offset,
+			.len = s.len,
+			.pid = s.pid,
+			.uid = s.uid,
+			.gid = s.gid,
 		};
-		if (!(s.msg_flags & FASTIPC_MSG_ONEWAY)) {
-			ctx.msg.reply = reply;
-			ctx.msg.reply_cap = srv->reply_size;
-		}
-		status = server_handle(srv, &ctx);
-		reply_len = ctx.msg.reply_len;
-		/* Forwarded: the token is gone, there is nothing to answer. */
-		if (ctx.consumed)
-			held = false;
-		n++;
+		fastipc_server_receive(srv, &mi, reply, &ans);
+		token = s.token;
+		held = ans.held;
+		status = ans.status;
+		reply_len = ans.reply_len;
+		n += ans.handled;
 	}
 }
 
@@ -576,6 +605,25 @@ static void pool_free(struct fastipc_server *srv)
 	srv->workers = NULL;
 	srv->nworkers = 0;
 	srv->started = false;
+	fastipc_server_unclaim(srv);
+}
+
+int fastipc_server_claim(struct fastipc_server *srv)
+{
+	int ret = -EBUSY;
+
+	pthread_mutex_lock(&srv->pool_lock);
+	if (!srv->running) {
+		__atomic_store_n(&srv->running, true, __ATOMIC_RELEASE);
+		__atomic_store_n(&srv->stopping, 0, __ATOMIC_RELEASE);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&srv->pool_lock);
+	return ret;
+}
+
+void fastipc_server_unclaim(struct fastipc_server *srv)
+{
 	__atomic_store_n(&srv->running, false, __ATOMIC_RELEASE);
 }
 
@@ -583,17 +631,13 @@ static void pool_free(struct fastipc_server *srv)
 static int pool_init(struct fastipc_server *srv, unsigned int nthreads)
 {
 	unsigned int i;
-	int ret = 0;
+	int ret;
 
 	if (!nthreads)
 		return -EINVAL;
-	pthread_mutex_lock(&srv->pool_lock);
-	if (srv->running) {
-		pthread_mutex_unlock(&srv->pool_lock);
-		return -EBUSY;
-	}
-	__atomic_store_n(&srv->running, true, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&srv->pool_lock);
+	ret = fastipc_server_claim(srv);
+	if (ret)
+		return ret;
 
 	srv->workers = calloc(nthreads, sizeof(*srv->workers));
 	if (!srv->workers) {
@@ -613,7 +657,6 @@ static int pool_init(struct fastipc_server *srv, unsigned int nthreads)
 	}
 	srv->error = 0;
 	srv->active = 0;
-	__atomic_store_n(&srv->stopping, 0, __ATOMIC_RELEASE);
 	return 0;
 }
 
