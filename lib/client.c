@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 /*
- * Clients: connect, call, send, and the reply buffer each calling thread gets.
+ * Clients: connect, call, send, the reply buffer each calling thread gets,
+ * and the arena of reply room for the asynchronous calls of rings.
  *
  * A reply is copied by the kernel straight into a registered buffer of the
  * caller, so every thread calling on a client needs one of its own. It is
@@ -52,6 +53,7 @@ struct fastipc_client {
 	gid_t gid;
 	struct cport *ports;		/* under fastipc_lock */
 	struct tbuf *tbufs;		/* under fastipc_lock */
+	struct fastipc_arena *arena;	/* atomic; made under fastipc_lock */
 };
 
 static __thread struct tbuf *tls_tbufs;
@@ -236,6 +238,191 @@ static int tbuf_get(struct fastipc_client *cl, struct tbuf **tp)
 	return tbuf_create(cl, tp);
 }
 
+/*
+ * The reply room of asynchronous calls (async.c). Each call in flight needs
+ * room of its own until its completion is done with, and the rings of
+ * several threads may call on one client at once, so the client keeps an
+ * arena: chunks of slots, each chunk a buffer registered on one of its
+ * ports, the call going through that port. Chunks double from ARENA_FIRST
+ * slots up to ARENA_MAX and are only ever added, at the head of the list,
+ * so that taking a slot (a bit of its chunk's free mask) takes no lock. The
+ * client holds a reference to the arena and so does each slot taken: a
+ * client closed with calls in flight leaves their room mapped until the
+ * last of them is done with.
+ */
+#define ARENA_FIRST	4U
+#define ARENA_MAX	64U	/* the bits of a free mask */
+#define ARENA_ALIGN	64U	/* each slot starts on a cache line */
+
+struct achunk {
+	struct achunk *next;
+	int fd;
+	uint32_t id;
+	uint8_t *mem;
+	size_t map_len;
+	uint64_t free;		/* atomic: a set bit per free slot */
+};
+
+struct fastipc_arena {
+	struct achunk *chunks;	/* atomic; added to under fastipc_lock */
+	unsigned int nchunks;	/* under fastipc_lock */
+	uint32_t cap;		/* room for one reply */
+	size_t stride;
+	unsigned long gen;	/* fastipc_fork_gen when made */
+	int refs;		/* atomic: the client's and one per slot taken */
+	bool closed;		/* atomic: the client is, and its ports */
+};
+
+static void arena_free(struct fastipc_arena *a)
+{
+	bool ours = a->gen == __atomic_load_n(&fastipc_fork_gen, __ATOMIC_RELAXED);
+	struct achunk *c, *next;
+
+	for (c = a->chunks; c; c = next) {
+		next = c->next;
+		/* A fork() child never had the pages (MADV_DONTFORK). */
+		if (ours)
+			fastipc_unmap(c->mem, c->map_len);
+		free(c);
+	}
+	free(a);
+}
+
+static void arena_put(struct fastipc_arena *a)
+{
+	if (!__atomic_sub_fetch(&a->refs, 1, __ATOMIC_ACQ_REL))
+		arena_free(a);
+}
+
+static void aslot_fill(struct fastipc_arena *a, struct achunk *c, unsigned int i,
+		       struct fastipc_aslot *s)
+{
+	s->arena = a;
+	s->chunk = c;
+	s->idx = i;
+	s->fd = c->fd;
+	s->buf_id = c->id;
+	s->offset = i * a->stride;
+	s->cap = a->cap;
+	s->mem = c->mem + s->offset;
+}
+
+/* Takes a free slot of @a, without a lock: false if there is none. */
+static bool arena_take(struct fastipc_arena *a, struct fastipc_aslot *s)
+{
+	struct achunk *c;
+	uint64_t v;
+	unsigned int i;
+
+	for (c = __atomic_load_n(&a->chunks, __ATOMIC_ACQUIRE); c; c = c->next) {
+		v = __atomic_load_n(&c->free, __ATOMIC_RELAXED);
+		while (v) {
+			i = __builtin_ctzll(v);
+			if (__atomic_compare_exchange_n(&c->free, &v, v & ~(1ULL << i), false,
+							__ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+				aslot_fill(a, c, i, s);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* Takes a slot of @cl's arena, making the arena or a chunk. Under fastipc_lock. */
+static int arena_grow(struct fastipc_client *cl, unsigned long gen, struct fastipc_aslot *s)
+{
+	struct fastipc_arena *a = cl->arena;
+	struct cport *port;
+	struct achunk *c;
+	unsigned int n;
+	int ret;
+
+	if (!a || a->gen != gen) {
+		/* A fork() child's copy of its parent's arena is not its own. */
+		if (a)
+			arena_free(a);
+		a = calloc(1, sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		a->gen = gen;
+		a->refs = 1;
+		a->cap = cl->reply_size;
+		a->stride = (cl->reply_size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+		__atomic_store_n(&cl->arena, a, __ATOMIC_RELEASE);
+	}
+	/* Another thread may have added a chunk while we waited for the lock. */
+	if (arena_take(a, s))
+		return 0;
+
+	n = a->nchunks < 5 ? ARENA_FIRST << a->nchunks : ARENA_MAX;
+	if (n > FASTIPC_MAX_BUF_LEN / a->stride)
+		n = FASTIPC_MAX_BUF_LEN / a->stride;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->map_len = n * a->stride;
+	c->mem = fastipc_map(c->map_len);
+	ret = -ENOMEM;
+	if (!c->mem)
+		goto fail;
+	ret = client_buf_register(cl, c->mem, c->map_len, &port);
+	if (ret < 0)
+		goto fail;
+	c->fd = port->fd;
+	c->id = ret;
+	/* Every slot free but the first, which is the caller's. */
+	c->free = (n == ARENA_MAX ? ~0ULL : (1ULL << n) - 1) & ~1ULL;
+	aslot_fill(a, c, 0, s);
+	c->next = a->chunks;
+	__atomic_store_n(&a->chunks, c, __ATOMIC_RELEASE);
+	a->nchunks++;
+	return 0;
+fail:
+	fastipc_unmap(c->mem, c->map_len);
+	free(c);
+	return ret;
+}
+
+int fastipc_aslot_get(struct fastipc_client *cl, struct fastipc_aslot *s)
+{
+	unsigned long gen = __atomic_load_n(&fastipc_fork_gen, __ATOMIC_RELAXED);
+	struct fastipc_arena *a = __atomic_load_n(&cl->arena, __ATOMIC_ACQUIRE);
+	int ret;
+
+	if (!a || a->gen != gen || !arena_take(a, s)) {
+		pthread_mutex_lock(&fastipc_lock);
+		ret = arena_grow(cl, gen, s);
+		pthread_mutex_unlock(&fastipc_lock);
+		if (ret)
+			return ret;
+	}
+	__atomic_add_fetch(&s->arena->refs, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+void fastipc_aslot_put(struct fastipc_aslot *s)
+{
+	struct achunk *c = s->chunk;
+
+	__atomic_fetch_or(&c->free, 1ULL << s->idx, __ATOMIC_RELEASE);
+	arena_put(s->arena);
+}
+
+void fastipc_aslot_abandon(struct fastipc_aslot *s)
+{
+	arena_put(s->arena);
+}
+
+bool fastipc_aslot_port_open(const struct fastipc_aslot *s)
+{
+	return !__atomic_load_n(&s->arena->closed, __ATOMIC_ACQUIRE);
+}
+
+const struct fastipc_arena *fastipc_client_arena(const struct fastipc_client *cl)
+{
+	return __atomic_load_n(&cl->arena, __ATOMIC_ACQUIRE);
+}
+
 static int client_new(struct fastipc_connect *conn, const char *name,
 		      const struct fastipc_client_params *params, struct fastipc_client **clientp)
 {
@@ -331,6 +518,12 @@ void fastipc_client_close(struct fastipc_client *cl)
 		next = port->next;
 		close(port->fd);
 		free(port);
+	}
+	if (cl->arena && cl->arena->gen != gen) {
+		arena_free(cl->arena);
+	} else if (cl->arena) {
+		__atomic_store_n(&cl->arena->closed, true, __ATOMIC_RELEASE);
+		arena_put(cl->arena);
 	}
 	pthread_mutex_unlock(&fastipc_lock);
 	if (cl->local)

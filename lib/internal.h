@@ -61,7 +61,10 @@ int fastipc_client_forward(struct fastipc_client *cl, unsigned int hops, uint32_
 			   const void *req, uint32_t req_len, void *dst, uint32_t cap,
 			   struct fastipc_reply *reply);
 
-/* Serving through the device (server.c), for every way of serving. */
+/*
+ * Serving through the device, shared by the thread pool and event-loop
+ * dispatch (server.c) and rings (async.c).
+ */
 void fastipc_server_get(struct fastipc_server *srv);
 /* Takes @srv for one way of serving (a pool or a ring): 0, or -EBUSY. */
 int fastipc_server_claim(struct fastipc_server *srv);
@@ -101,5 +104,32 @@ static inline bool fastipc_reply_dropped(int err)
 {
 	return err == -ECANCELED || err == -ENOENT;
 }
+
+/*
+ * Reply room for an asynchronous call (client.c): a slot of the client's
+ * arena, a buffer registered on @fd, which the call must go through.
+ */
+struct fastipc_arena;
+struct fastipc_aslot {
+	struct fastipc_arena *arena;
+	void *chunk;
+	unsigned int idx;
+	int fd;
+	uint32_t buf_id;
+	uint64_t offset;
+	uint32_t cap;
+	void *mem;
+};
+
+/* Takes a slot of @cl's arena, making or growing the arena: 0, or -errno. */
+int fastipc_aslot_get(struct fastipc_client *cl, struct fastipc_aslot *slot);
+/* Gives the slot back once the kernel is done with it. */
+void fastipc_aslot_put(struct fastipc_aslot *slot);
+/* Never reuses the slot: a reply may still land there. */
+void fastipc_aslot_abandon(struct fastipc_aslot *slot);
+/* False once the client is closed, and @slot->fd with it. */
+bool fastipc_aslot_port_open(const struct fastipc_aslot *slot);
+/* The arena of @cl's slots, for telling its calls apart; NULL if none yet. */
+const struct fastipc_arena *fastipc_client_arena(const struct fastipc_client *cl);
 
 #endif /* LIBFASTIPC_INTERNAL_H */

@@ -16,12 +16,16 @@
  *                         from the application's event loop
  *                         (fastipc_server_fd(), fastipc_server_dispatch()).
  *
+ *  struct fastipc_ring    an io_uring of one thread's: asynchronous calls
+ *                         and sends on any clients, and servers served
+ *                         without a thread each (fastipc_ring_*()).
+ *
  * Short circuit: a client connected to a server of the same process (by the
  * server's name, or by its fd) calls the handler directly on the calling
  * thread, without a system call. fastipc_short_circuit(), the client flag
  * FASTIPC_CLIENT_NO_SHORT_CIRCUIT and the environment variable
- * FASTIPC_SHORT_CIRCUIT=0 turn it off. One-way messages always go through
- * the device.
+ * FASTIPC_SHORT_CIRCUIT=0 turn it off. One-way messages and calls on a ring
+ * always go through the device.
  */
 #ifndef LIBFASTIPC_H
 #define LIBFASTIPC_H
@@ -81,8 +85,9 @@ int fastipc_short_circuit(int enable);
 
 /**
  * struct fastipc_client_params - how to connect
- * @reply_size: room for a reply in each thread's reply buffer, in bytes;
- *	0 for FASTIPC_DEFAULT_REPLY_SIZE.
+ * @reply_size: room for a reply in each thread's reply buffer, and in the
+ *	reply room of each call on a ring, in bytes; 0 for
+ *	FASTIPC_DEFAULT_REPLY_SIZE.
  * @flags: FASTIPC_CLIENT_* flags.
  */
 struct fastipc_client_params {
@@ -140,7 +145,9 @@ int fastipc_client_connect_fd(int ep_fd, const struct fastipc_client_params *par
  * @client: the client, or NULL
  *
  * Frees every thread's reply buffer of the client. No thread may be using
- * the client, and replies it returned are no longer valid.
+ * the client, and replies it returned are no longer valid. Asynchronous
+ * calls in flight on rings carry on: their completions come, and their
+ * reply room is freed after the last of them.
  */
 void fastipc_client_close(struct fastipc_client *client);
 
@@ -456,6 +463,279 @@ int fastipc_server_dispatch(struct fastipc_server *server, unsigned int max);
  */
 int fastipc_msg_forward(struct fastipc_msg *msg, struct fastipc_client *client, uint32_t opcode,
 			const void *data, uint32_t len);
+
+/* Rings: the asynchronous API, over io_uring */
+
+/*
+ * A struct fastipc_ring is an io_uring of the library's for one thread: it
+ * makes calls and one-way sends without waiting for them (clients), and
+ * serves any number of servers (fastipc_ring_add_server(),
+ * fastipc_ring_serve()). Calls on a ring always go through the device, even
+ * to a server of this process that fastipc_call() would short-circuit. It
+ * needs a module with FASTIPC_F_URING.
+ *
+ * A ring belongs to the thread that created it: only that thread may use
+ * it (it is an IORING_SETUP_SINGLE_ISSUER ring), and the completions of its
+ * operations only run when that thread reaps, so they never interrupt the
+ * thread's synchronous calls. Clients and servers may be shared with other
+ * threads and their rings.
+ */
+struct fastipc_ring;
+
+/* Default and largest queue depth of fastipc_ring_create(). */
+#define FASTIPC_RING_DEFAULT_ENTRIES	64U
+#define FASTIPC_RING_MAX_ENTRIES	4096U
+/* Default and largest receives a ring keeps armed per server. */
+#define FASTIPC_RING_DEFAULT_DEPTH	4U
+#define FASTIPC_RING_MAX_DEPTH		64U
+
+/* What a struct fastipc_completion completes. */
+#define FASTIPC_RING_CALL		1U
+#define FASTIPC_RING_SEND		2U
+#define FASTIPC_RING_CANCEL		3U
+
+/* fastipc_ring_prep_cancel(): every call, whatever its user_data. */
+#define FASTIPC_RING_CANCEL_ALL		(1U << 0)
+
+/**
+ * struct fastipc_completion - an asynchronous operation that completed
+ * @user_data: the value given when it was prepared.
+ * @kind: FASTIPC_RING_CALL, FASTIPC_RING_SEND or FASTIPC_RING_CANCEL.
+ * @result: a call or send: 0, or -errno; a cancel: how many calls it
+ *	cancelled, or -ENOENT for none.
+ * @status: a call: the status word of the server's handler; else 0.
+ * @len: a call: the reply's length; else 0.
+ * @data: a call that succeeded: the reply bytes, in the client's reply room
+ *	for asynchronous calls, valid until the ring's next
+ *	fastipc_ring_reap() or fastipc_ring_serve(), or its destruction, or
+ *	the client's close, whichever comes first; else NULL.
+ */
+struct fastipc_completion {
+	uint64_t user_data;
+	uint32_t kind;
+	int32_t result;
+	int32_t status;
+	uint32_t len;
+	const void *data;
+};
+
+/**
+ * fastipc_ring_create() - set up a ring
+ * @entries: submissions queued at most between two system calls, 1 to
+ *	FASTIPC_RING_MAX_ENTRIES; 0 for FASTIPC_RING_DEFAULT_ENTRIES. Not a
+ *	limit on operations in flight: a full queue is submitted by the
+ *	function that needs room in it.
+ * @flags: must be 0
+ * @ringp: where to store the new ring
+ *
+ * Return: 0, or -errno: -EOPNOTSUPP the module lacks FASTIPC_F_URING, -EINVAL
+ * bad @entries or @flags, -ENOENT no /dev/fastipc, or an error of
+ * io_uring_setup(2) (-ENOMEM, -EPERM when io_uring is disabled).
+ */
+int fastipc_ring_create(unsigned int entries, unsigned int flags, struct fastipc_ring **ringp);
+
+/**
+ * fastipc_ring_destroy() - stop a ring's work and free it
+ * @ring: the ring, or NULL
+ *
+ * Stops serving every server of the ring as fastipc_ring_remove_server()
+ * does, cancels its calls in flight (their servers' replies are dropped) and
+ * its sends still waiting for room, waits for them and closes the ring:
+ * once it returns nothing of the ring's reads a request or writes a reply
+ * any more. Completions not yet reaped are dropped. Should a call escape
+ * the cancel, the kernel cancels it as it closes the ring, in the
+ * background, and its reply room is not reused before the client is
+ * closed. Not from a handler the ring runs. A fork() child may destroy a
+ * ring it inherited: that frees the child's copy and touches nothing of the
+ * parent's.
+ */
+void fastipc_ring_destroy(struct fastipc_ring *ring);
+
+/**
+ * fastipc_ring_fd() - the ring's file descriptor
+ * @ring: the ring
+ *
+ * For event loops: it polls readable (POLLIN) when completions wait; call
+ * fastipc_ring_reap() with @min 0 then.
+ *
+ * Return: the fd, owned by the ring.
+ */
+int fastipc_ring_fd(const struct fastipc_ring *ring);
+
+/**
+ * fastipc_ring_prep_call() - queue an asynchronous call
+ * @ring: the ring
+ * @client: the client whose endpoint is called
+ * @opcode: the request's opcode, below FASTIPC_OPCODE_RESERVED
+ * @req: the request bytes (may be NULL when @req_len is 0); they must stay
+ *	valid and unchanged until the call completes (the kernel copies them
+ *	when it issues the call, which is later when every slot of the
+ *	endpoint is taken)
+ * @req_len: their length, at most the endpoint's slot size
+ * @user_data: any value: the completion carries it, and
+ *	fastipc_ring_prep_cancel() finds the call by it
+ *
+ * The call goes out with the ring's next submission (fastipc_ring_submit(),
+ * fastipc_ring_reap(), or a prep function finding the queue full) and
+ * always through the device: a short circuit never applies. The server's
+ * reply is copied once, straight into reply room of the call's own: a slot
+ * of the client's reply_size in @client's arena, buffers the library
+ * registers on the client's ports (pinned, so charged to RLIMIT_MEMLOCK).
+ * The arena starts with 4 slots, adds buffers of twice as many (up to 64)
+ * while more calls are in flight at once, and is freed when the client is
+ * closed. A reply longer than reply_size reaches the caller as status
+ * -EMSGSIZE with no bytes. The completion (FASTIPC_RING_CALL) has @result 0
+ * and the reply, or -errno: -EMSGSIZE @req_len exceeds the slot size,
+ * -EPIPE the endpoint closed before replying, -ECANCELED the call was
+ * cancelled, -ELOOP forwarded too often. The client may be closed with
+ * calls in flight; their completions still come.
+ *
+ * Return: 0, or -errno: -EINVAL a reserved @opcode, -ENOMEM out of memory
+ * or over RLIMIT_MEMLOCK for more reply room, an error of open(2) when the
+ * room needs another port, or of io_uring_submit() when the queue had to be
+ * submitted to make room in it.
+ */
+int fastipc_ring_prep_call(struct fastipc_ring *ring, struct fastipc_client *client,
+			   uint32_t opcode, const void *req, uint32_t req_len, uint64_t user_data);
+
+/**
+ * fastipc_ring_prep_send() - queue an asynchronous one-way message
+ * @ring: the ring
+ * @client: the client whose endpoint gets it
+ * @opcode: the message's opcode, below FASTIPC_OPCODE_RESERVED
+ * @data: the payload; valid and unchanged until the send completes
+ * @len: its length, at most the endpoint's slot size
+ * @flags: FASTIPC_SEND_WAIT to wait for room (in an io_uring worker) rather
+ *	than fail with -EAGAIN
+ * @user_data: any value, for the completion
+ *
+ * fastipc_send() without the wait. The completion (FASTIPC_RING_SEND) has
+ * @result 0 once the message is in the endpoint's pool, or an error of
+ * fastipc_send(). Sends from one ring arrive in the order submitted, unless
+ * some wait for room. They cannot be cancelled.
+ *
+ * Return: 0, or -errno: -EINVAL a reserved @opcode, -ENOMEM, or an error of
+ * io_uring_submit().
+ */
+int fastipc_ring_prep_send(struct fastipc_ring *ring, struct fastipc_client *client,
+			   uint32_t opcode, const void *data, uint32_t len, unsigned int flags,
+			   uint64_t user_data);
+
+/**
+ * fastipc_ring_prep_cancel() - queue the cancel of calls in flight
+ * @ring: the ring whose calls are cancelled; other rings' are not touched
+ * @client: only calls on this client, or NULL for calls on any client
+ * @tag: cancel the calls prepared with this user_data
+ * @flags: FASTIPC_RING_CANCEL_ALL to cancel every call instead; @tag must
+ *	then be 0
+ * @user_data: any value, for the cancel's own completion
+ *
+ * Each call cancelled completes with -ECANCELED, and its server's reply, if
+ * it comes, is dropped (the handler's side sees nothing). A call whose
+ * reply is already on its way completes normally instead. The completion
+ * (FASTIPC_RING_CANCEL) says how many calls were cancelled, or -ENOENT.
+ *
+ * Return: 0, or -errno: -EINVAL bad @flags, -ENOMEM, or an error of
+ * io_uring_submit().
+ */
+int fastipc_ring_prep_cancel(struct fastipc_ring *ring, struct fastipc_client *client,
+			     uint64_t tag, unsigned int flags, uint64_t user_data);
+
+/**
+ * fastipc_ring_submit() - submit what the ring has queued
+ * @ring: the ring
+ *
+ * Return: how many submissions went to the kernel, or -errno of
+ * io_uring_submit().
+ */
+int fastipc_ring_submit(struct fastipc_ring *ring);
+
+/**
+ * fastipc_ring_reap() - collect completions, serving the ring's servers
+ * @ring: the ring
+ * @comps: where to store the completions
+ * @max: room at @comps
+ * @min: wait until this many are there (at most @max); 0 not to wait
+ * @timeout_ns: give up waiting after this long; 0 to wait for ever
+ *
+ * Submits what is queued, handles every completion there is, and waits for
+ * more while fewer than @min are ready. The messages that reach the ring's
+ * servers are handled meanwhile, on this thread: their handlers run, their
+ * answers go out with the next receives armed, and they produce no
+ * completion. Completions beyond @max wait for the next call, which also
+ * ends the validity of the replies this call returned (and makes their
+ * reply room free for new calls). Returns early, with what it has, when
+ * nothing is in flight that could complete.
+ *
+ * Return: how many completions were stored, or -errno when none was:
+ * -ETIMEDOUT the timeout expired, -EINTR a signal arrived, -EBUSY called from
+ * a handler the ring runs, or the error that made a server's receive fail
+ * (-EPIPE, for one): that server is no longer served, though it must still
+ * be removed.
+ */
+int fastipc_ring_reap(struct fastipc_ring *ring, struct fastipc_completion *comps,
+		      unsigned int max, unsigned int min, uint64_t timeout_ns);
+
+/**
+ * fastipc_ring_add_server() - serve a server from the ring
+ * @ring: the ring
+ * @server: the server; not run by threads or another ring meanwhile
+ * @depth: receives the ring keeps armed for it, up to
+ *	FASTIPC_RING_MAX_DEPTH; 0 for FASTIPC_RING_DEFAULT_DEPTH. Each takes
+ *	messages off the endpoint like an idle server thread would, and has a
+ *	reply room of the server's reply_size.
+ *
+ * The receives go out with the ring's next submission; from then on the
+ * server's messages are handled by fastipc_ring_reap() and
+ * fastipc_ring_serve() on this ring, each answer and the receive that
+ * replaces it submitted together. Handlers run on the ring's thread and may
+ * queue calls on the ring, but not reap, serve, add or remove servers.
+ * The ring registers a small buffer of its own on the endpoint (an endpoint
+ * holds FASTIPC_MAX_BUFS buffers, its pool included).
+ *
+ * Return: 0, or -errno: -EBUSY the server is being served already, or
+ * called from a handler the ring runs, -EINVAL @depth too large, -ENOSPC
+ * the endpoint has no buffer id left, -ENOMEM, or an error of
+ * io_uring_submit().
+ */
+int fastipc_ring_add_server(struct fastipc_ring *ring, struct fastipc_server *server,
+			    unsigned int depth);
+
+/**
+ * fastipc_ring_remove_server() - stop serving a server from the ring
+ * @ring: the ring
+ * @server: a server added to it
+ *
+ * Cancels the server's receives and waits for them, handling and answering
+ * the messages they had already taken; messages still waiting stay in the
+ * endpoint's pool. Completions of other operations that arrive meanwhile
+ * wait for fastipc_ring_reap(). The server may then be destroyed, or served
+ * otherwise. Must be called before fastipc_server_destroy().
+ *
+ * Return: 0, or -errno: -ENOENT @server is not served by @ring, -EBUSY
+ * called from a handler the ring runs, or an error of io_uring_enter(2) (the
+ * server then stays, to be removed again).
+ */
+int fastipc_ring_remove_server(struct fastipc_ring *ring, struct fastipc_server *server);
+
+/**
+ * fastipc_ring_serve() - serve servers from the ring until one is stopped
+ * @ring: the ring
+ * @servers: the servers, none of them served otherwise meanwhile
+ * @n: how many
+ *
+ * Adds each of @servers to the ring as fastipc_ring_add_server() does with
+ * the default depth, serves them (and any added before) on this thread
+ * until fastipc_server_stop() is called for one of @servers, then removes
+ * them as fastipc_ring_remove_server() does. Completions of calls and sends
+ * that arrive meanwhile wait for fastipc_ring_reap().
+ *
+ * Return: 0 once stopped, or -errno: -EINVAL @n is 0, -EBUSY called from a
+ * handler the ring runs, an error of fastipc_ring_add_server(), or the
+ * error that made a server's receive fail.
+ */
+int fastipc_ring_serve(struct fastipc_ring *ring, struct fastipc_server *const *servers,
+		       unsigned int n);
 
 #ifdef __cplusplus
 }
