@@ -125,6 +125,45 @@ TEST(echo_server_stops_cleanly_on_sigterm)
 	EXPECT_EQ(0, finish(&srv));
 }
 
+/* Starts echo_server on a name of its own, with one thread; @name gets it. */
+static int echo_server(struct proc *srv, char *name, size_t len)
+{
+	char line[128];
+	int ret;
+
+	lt_name(name, len, "echo");
+	ret = spawn(srv, "echo_server", "-n", name, "-t", "1", NULL);
+	if (ret)
+		return ret;
+	return strcmp("ready", next_line(srv, line, sizeof(line))) ? -EPROTO : 0;
+}
+
+TEST(async_client_batches_calls_to_two_echo_servers)
+{
+	char a[FASTIPC_NAME_MAX], b[FASTIPC_NAME_MAX], line[128];
+	unsigned long long features = 0;
+	struct proc sa, sb, cl;
+	unsigned int abi;
+	int fd;
+
+	fd = fastipc_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fastipc_version(fd, &abi, &features));
+	close(fd);
+	if (!(features & FASTIPC_F_URING))
+		SKIP(return, "the module lacks FASTIPC_F_URING");
+	ASSERT_EQ(0, echo_server(&sa, a, sizeof(a)));
+	ASSERT_EQ(0, echo_server(&sb, b, sizeof(b)));
+	/* Round robin over the two, in batches of 16, then -q stops both. */
+	ASSERT_EQ(0, spawn(&cl, "async_client", "-c", "300", "-b", "16", "-q", a, b, NULL));
+	EXPECT_STREQ("ok 300", next_line(&cl, line, sizeof(line)));
+	EXPECT_EQ(0, finish(&cl));
+	EXPECT_STREQ("served 150", next_line(&sa, line, sizeof(line)));
+	EXPECT_STREQ("served 150", next_line(&sb, line, sizeof(line)));
+	EXPECT_EQ(0, finish(&sa));
+	EXPECT_EQ(0, finish(&sb));
+}
+
 static int stats(struct fastipc_client *cl, struct evloop_stats *st)
 {
 	struct fastipc_reply rep;
