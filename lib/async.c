@@ -359,16 +359,12 @@ int fastipc_ring_prep_send(struct fastipc_ring *r, struct fastipc_client *cl, ui
 	struct ring_op *op;
 	int ret;
 
-	if (opcode >= FASTIPC_OPCODE_RESERVED)
-		return -EINVAL;
+	ret = fastipc_send_init(&send, opcode, data, len, flags);
+	if (ret)
+		return ret;
 	op = op_new(r, FASTIPC_RING_SEND, user_data);
 	if (!op)
 		return -ENOMEM;
-	memset(&send, 0, sizeof(send));
-	send.flags = flags;
-	send.opcode = opcode;
-	send.addr = (uintptr_t)data;
-	send.len = len;
 	ret = queue_cmd(r, op, fastipc_client_fd(cl), FASTIPC_URING_SEND, &send, sizeof(send));
 	if (ret)
 		op_free(r, op);

@@ -682,13 +682,7 @@ int fastipc_send(struct fastipc_client *cl, uint32_t opcode, const void *data, u
 		 unsigned int flags)
 {
 	struct fastipc_send send;
+	int ret = fastipc_send_init(&send, opcode, data, len, flags);
 
-	if (opcode >= FASTIPC_OPCODE_RESERVED)
-		return -EINVAL;
-	memset(&send, 0, sizeof(send));
-	send.flags = flags;
-	send.opcode = opcode;
-	send.addr = (uintptr_t)data;
-	send.len = len;
-	return fastipc_ioctl(cl->fd, FASTIPC_IOC_SEND, &send);
+	return ret ? ret : fastipc_ioctl(cl->fd, FASTIPC_IOC_SEND, &send);
 }

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <string.h>
 #include <sys/ioctl.h>
 
 #include "libfastipc.h"
@@ -17,6 +18,20 @@
 static inline int fastipc_ioctl(int fd, unsigned long cmd, void *arg)
 {
 	return ioctl(fd, cmd, arg) < 0 ? -errno : 0;
+}
+
+/* Fills @send for a one-way message: 0, or -EINVAL for a reserved @opcode. */
+static inline int fastipc_send_init(struct fastipc_send *send, uint32_t opcode, const void *data,
+				    uint32_t len, unsigned int flags)
+{
+	if (opcode >= FASTIPC_OPCODE_RESERVED)
+		return -EINVAL;
+	memset(send, 0, sizeof(*send));
+	send->flags = flags;
+	send->opcode = opcode;
+	send->addr = (uintptr_t)data;
+	send->len = len;
+	return 0;
 }
 
 /* Anonymous memory that a child does not inherit: it is pinned for our port. */
