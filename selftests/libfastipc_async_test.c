@@ -8,6 +8,7 @@
  */
 #include "libfastipc_test.h"
 
+#include <liburing.h>
 #include <poll.h>
 
 #include "kselftest_harness.h"
@@ -126,38 +127,47 @@ TEST_F(svcs, batches_of_calls_to_several_servers_get_byte_exact_replies)
 	}
 }
 
+#define NWAIT	4	/* calls that find the pool full */
+#define NLATER	RING_ENTRIES
+
 TEST_F(svcs, calls_that_find_every_slot_taken_wait_and_get_their_own_replies)
 {
-	static char req[2 * LT_NSLOTS][64];
-	struct fastipc_completion c[2 * LT_NSLOTS + 1];
+	static char req[LT_NSLOTS + NWAIT + NLATER][16];
+	struct fastipc_completion c[1 + LT_NSLOTS + NWAIT + NLATER];
+	const int n = LT_NSLOTS - 1 + NWAIT + NLATER;
+	unsigned int workers[2] = { 1, 1 };
 	const struct fastipc_completion *r;
-	uint32_t i;
+	int i;
 
 	/*
-	 * The handler holds one call, so most of these find the pool full and
-	 * wait for a slot in an io_uring worker, which must still issue each
-	 * with its own request and reply room though the ring's submission
-	 * entries have been reused many times meanwhile.
+	 * With a single io_uring worker, the first call that finds the pool
+	 * full waits for a slot in it and the others wait in its queue, not
+	 * issued yet, while the ring's submission entries are taken by more
+	 * calls. When the handler lets go, each must still be issued with its
+	 * own request and reply room.
 	 */
+	ASSERT_LE(0, io_uring_register(fastipc_ring_fd(self->ring),
+				       IORING_REGISTER_IOWQ_MAX_WORKERS, workers, 2));
 	ASSERT_EQ(0, fastipc_ring_prep_call(self->ring, self->cl[0], OP_BLOCK, NULL, 0, 1000));
 	ASSERT_EQ(1, fastipc_ring_submit(self->ring));
 	lt_wait_entered(&self->st[0]);
-	for (i = 0; i < 2 * LT_NSLOTS; i++) {
-		fipc_fill(req[i], 1 + i, i);
-		ASSERT_EQ(0, fastipc_ring_prep_call(self->ring, self->cl[0], OP_ECHO, req[i], 1 + i,
-						    i));
+	for (i = 0; i < n; i++) {
+		snprintf(req[i], sizeof(req[i]), "request %d", i);
+		ASSERT_EQ(0, fastipc_ring_prep_call(self->ring, self->cl[0], OP_ECHO, req[i],
+						    strlen(req[i]), i));
+		/* The pool's other slots, then those that wait: one submission. */
+		if (i == LT_NSLOTS - 2 + NWAIT)
+			ASSERT_LE(0, fastipc_ring_submit(self->ring));
 	}
-	ASSERT_LE(0, fastipc_ring_submit(self->ring));
 	ASSERT_EQ(0, eventfd_write(self->st[0].release, 1));
-	ASSERT_EQ(2 * LT_NSLOTS + 1, fastipc_ring_reap(self->ring, c, 2 * LT_NSLOTS + 1,
-						       2 * LT_NSLOTS + 1, 0));
-	EXPECT_TRUE(replied(find(c, 2 * LT_NSLOTS + 1, 1000), "done", 4));
-	for (i = 0; i < 2 * LT_NSLOTS; i++) {
-		r = find(c, 2 * LT_NSLOTS + 1, i);
+	ASSERT_EQ(1 + n, fastipc_ring_reap(self->ring, c, 1 + n, 1 + n, 0));
+	EXPECT_TRUE(replied(find(c, 1 + n, 1000), "done", 4));
+	for (i = 0; i < n; i++) {
+		r = find(c, 1 + n, i);
 		ASSERT_NE(NULL, r);
-		EXPECT_TRUE(replied(r, req[i], 1 + i)) {
-			TH_LOG("call %u: result %d status %d len %u", i, r->result, r->status,
-			       r->len);
+		EXPECT_TRUE(replied(r, req[i], strlen(req[i]))) {
+			TH_LOG("call %d: result %d status %d len %u \"%.*s\"", i, r->result,
+			       r->status, r->len, (int)r->len, r->data ? (char *)r->data : "");
 		}
 	}
 }
@@ -621,22 +631,17 @@ TEST_F(svcs, servers_are_served_by_one_ring_or_otherwise_not_both)
 	lt_state_fini(&st);
 }
 
-/* A synchronous call on a thread of its own, which says when it is done. */
+/* The call of struct lt_async, which also says when it is done. */
 struct bg_call {
-	struct fastipc_client *cl;
-	uint32_t opcode;
+	struct lt_async a;
 	int done;		/* eventfd */
-	int ret;
-	struct fastipc_reply rep;
-	char buf[8];
-	pthread_t thread;
 };
 
 static void *bg_call_fn(void *arg)
 {
 	struct bg_call *b = arg;
 
-	b->ret = fastipc_call_copy(b->cl, b->opcode, "xy", 2, b->buf, sizeof(b->buf), &b->rep, 0);
+	lt_async_fn(&b->a);
 	eventfd_write(b->done, 1);
 	return NULL;
 }
@@ -644,12 +649,12 @@ static void *bg_call_fn(void *arg)
 static int bg_call_start(struct bg_call *b, struct fastipc_client *cl, uint32_t opcode)
 {
 	memset(b, 0, sizeof(*b));
-	b->cl = cl;
-	b->opcode = opcode;
+	b->a.cl = cl;
+	b->a.opcode = opcode;
 	b->done = eventfd(0, EFD_CLOEXEC);
 	if (b->done < 0)
 		return -errno;
-	return -pthread_create(&b->thread, NULL, bg_call_fn, b);
+	return -pthread_create(&b->a.thread, NULL, bg_call_fn, b);
 }
 
 /* Polls the ring and reaps until @b is done, as an event loop would. */
@@ -672,9 +677,9 @@ static int bg_call_serve(struct fastipc_ring *ring, struct bg_call *b)
 		if (ret)
 			return ret < 0 ? ret : -EPROTO;
 	}
-	pthread_join(b->thread, NULL);
+	pthread_join(b->a.thread, NULL);
 	close(b->done);
-	return b->ret;
+	return b->a.ret;
 }
 
 static int32_t reap_inside(struct fastipc_server *srv, struct fastipc_msg *msg, void *arg)
@@ -701,13 +706,13 @@ TEST_F(svcs, a_ring_serves_from_an_event_loop)
 
 	ASSERT_EQ(0, bg_call_start(&b, cl, OP_ECHO));
 	ASSERT_EQ(0, bg_call_serve(self->ring, &b));
-	EXPECT_EQ(0, b.rep.status);
-	ASSERT_EQ(2, b.rep.len);
-	EXPECT_EQ(0, memcmp(b.buf, "xy", 2));
+	EXPECT_EQ(0, b.a.rep.status);
+	ASSERT_EQ(2, b.a.rep.len);
+	EXPECT_EQ(0, memcmp(b.a.buf, "xy", 2));
 	/* A handler may not reap or remove servers from the ring running it. */
 	ASSERT_EQ(0, bg_call_start(&b, cl, 77));
 	ASSERT_EQ(0, bg_call_serve(self->ring, &b));
-	EXPECT_EQ(0, b.rep.status);
+	EXPECT_EQ(0, b.a.rep.status);
 
 	EXPECT_EQ(0, fastipc_ring_remove_server(self->ring, srv));
 	fastipc_client_close(cl);
