@@ -507,8 +507,9 @@ struct fastipc_ring;
  * @len: a call: the reply's length; else 0.
  * @data: a call that succeeded: the reply bytes, in the client's reply room
  *	for asynchronous calls, valid until the ring's next
- *	fastipc_ring_reap() or fastipc_ring_serve(), or its destruction, or
- *	the client's close, whichever comes first; else NULL.
+ *	fastipc_ring_reap() or fastipc_ring_serve(), or its destruction,
+ *	whichever comes first (closing the client meanwhile does not end it);
+ *	else NULL.
  */
 struct fastipc_completion {
 	uint64_t user_data;
