@@ -111,6 +111,8 @@ void fastipc_slot_free(struct fastipc_endpoint *ep, struct fastipc_slot *slot)
 	ep->nfree++;
 	if (wq_has_sleeper(&ep->slot_wq))
 		wake_up(&ep->slot_wq);
+	if (!list_empty(&ep->slot_waiters))
+		fastipc_uring_slot_freed(ep);
 }
 
 static bool fastipc_caller_done(struct fastipc_caller *call)
@@ -339,13 +341,18 @@ static struct fastipc_slot *fastipc_slot_lookup(struct fastipc_endpoint *ep, u64
 
 /*
  * Detach @call from the endpoint it waits at, so that a server answering
- * later finds no caller. Returns true if it did, false if the call had been
- * completed (or cancelled) already.
+ * later finds no caller. Returns 1 if it did, 0 if the call had been
+ * completed (or cancelled) already. A server copying its reply into the
+ * caller's room is let finish first, so that nothing lands in the room once
+ * the call is cancelled: unless @wait, that gives -EBUSY instead. A fatal
+ * signal ends that wait; the room may then still be written.
  */
-bool fastipc_caller_cancel(struct fastipc_caller *call)
+int fastipc_caller_cancel(struct fastipc_caller *call, bool wait)
 {
 	struct fastipc_endpoint *ep;
-	bool cancelled;
+	struct fastipc_slot *slot;
+	bool killed = false;
+	int cancelled;
 
 	for (;;) {
 		ep = READ_ONCE(call->ep);
@@ -354,20 +361,32 @@ bool fastipc_caller_cancel(struct fastipc_caller *call)
 			spin_unlock(&ep->lock);
 			continue;
 		}
-		if (call->state != FASTIPC_CALLER_MOVING)
+		if (call->state == FASTIPC_CALLER_MOVING) {
+			/* A forward is between two endpoint locks. */
+			spin_unlock(&ep->lock);
+			wait_var_event(&call->state,
+				       READ_ONCE(call->state) != FASTIPC_CALLER_MOVING);
+			continue;
+		}
+		slot = call->slot;
+		if (call->state != FASTIPC_CALLER_PENDING || killed ||
+		    slot->state != FASTIPC_SLOT_REPLYING)
 			break;
-		/* A forward is between two endpoint locks. */
 		spin_unlock(&ep->lock);
-		wait_var_event(&call->state, READ_ONCE(call->state) != FASTIPC_CALLER_MOVING);
+		if (!wait)
+			return -EBUSY;
+		/* The slot outlives the wait: the call's route holds its endpoint. */
+		killed = wait_var_event_killable(slot, READ_ONCE(slot->state) !=
+						 FASTIPC_SLOT_REPLYING);
 	}
 	cancelled = call->state == FASTIPC_CALLER_PENDING;
 	if (cancelled) {
-		if (call->slot->state == FASTIPC_SLOT_QUEUED) {
-			list_del(&call->slot->node);
+		if (slot->state == FASTIPC_SLOT_QUEUED) {
+			list_del(&slot->node);
 			WRITE_ONCE(ep->npending, ep->npending - 1);
-			fastipc_slot_free(ep, call->slot);
+			fastipc_slot_free(ep, slot);
 		} else {
-			call->slot->call = NULL;
+			slot->call = NULL;
 		}
 		call->state = FASTIPC_CALLER_CANCELLED;
 		fastipc_stat_add(FASTIPC_STAT_CANCELLED, 1);
@@ -423,7 +442,7 @@ int fastipc_cmd_call(struct fastipc_port *port, void *data)
 		ret = wait_event_interruptible_hrtimeout(call.wq, fastipc_caller_done(&call),
 							 fastipc_time_left(deadline));
 	/* A reply that came meanwhile wins over the signal or the timeout. */
-	ret = fastipc_caller_cancel(&call) ? fastipc_wait_errno(ret) : call.error;
+	ret = fastipc_caller_cancel(&call, true) ? fastipc_wait_errno(ret) : call.error;
 	if (!ret) {
 		arg->status = call.status;
 		arg->reply_len = call.reply_len;
@@ -511,9 +530,10 @@ static int fastipc_reply_copy(struct fastipc_endpoint *ep, u64 token, s32 status
 
 	/*
 	 * Copy outside the lock, into the caller's buffer, which our own
-	 * reference keeps mapped even if the caller gives up meanwhile.
+	 * reference keeps mapped even if a killed caller gives up meanwhile
+	 * (any other cancel waits for the copy to end).
 	 */
-	slot->state = FASTIPC_SLOT_BUSY;
+	slot->state = FASTIPC_SLOT_REPLYING;
 	buf = call->reply_buf;
 	kref_get(&buf->ref);
 	dst = call->reply_kaddr;
@@ -538,6 +558,7 @@ static int fastipc_reply_copy(struct fastipc_endpoint *ep, u64 token, s32 status
 		ret = 0;
 	}
 	spin_unlock(&ep->lock);
+	wake_up_var(slot);
 	fastipc_buf_put(buf);
 	return ret;
 

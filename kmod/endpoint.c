@@ -125,6 +125,7 @@ static struct fastipc_endpoint *fastipc_ep_alloc(struct fastipc_user *user,
 	INIT_LIST_HEAD(&ep->free_slots);
 	INIT_LIST_HEAD(&ep->name_node);
 	init_waitqueue_head(&ep->slot_wq);
+	INIT_LIST_HEAD(&ep->slot_waiters);
 	init_waitqueue_head(&ep->poll_wq);
 	for (i = 0; i < nslots; i++)
 		list_add_tail(&ep->slots[i].node, &ep->free_slots);
@@ -291,6 +292,7 @@ void fastipc_ep_shutdown(struct fastipc_endpoint *ep)
 			fastipc_caller_complete(slot->call, -EPIPE, false);
 		fastipc_slot_free(ep, slot);
 	}
+	fastipc_uring_ep_dead(ep);
 	wake_up_all(&ep->slot_wq);
 	wake_up_interruptible_poll(&ep->poll_wq, EPOLLHUP);
 	spin_unlock(&ep->lock);

@@ -93,7 +93,8 @@ enum fastipc_slot_state {
 	FASTIPC_SLOT_FILLING,	/* a sender copies its payload in */
 	FASTIPC_SLOT_QUEUED,	/* on ep->pending */
 	FASTIPC_SLOT_HELD,	/* received by a server thread */
-	FASTIPC_SLOT_BUSY,	/* a server thread replies or forwards from it */
+	FASTIPC_SLOT_BUSY,	/* a server thread forwards from it */
+	FASTIPC_SLOT_REPLYING,	/* a server thread copies the reply to the caller */
 };
 
 /**
@@ -142,6 +143,7 @@ struct fastipc_slot {
  * @id: serial number, for tracing and fdinfo.
  * @seq: last token sequence number handed out.
  * @slot_wq: senders waiting for a free slot.
+ * @slot_waiters: io_uring calls waiting for a free slot (uring.c).
  * @poll_wq: poll on the endpoint and on its clients.
  * @pool: the registered buffer holding the receive pool.
  * @pool_base: the first slot's kernel address.
@@ -171,6 +173,7 @@ struct fastipc_endpoint {
 	u64 id;
 	u64 seq;
 	wait_queue_head_t slot_wq;
+	struct list_head slot_waiters;
 	wait_queue_head_t poll_wq;
 
 	struct fastipc_buf *pool;
@@ -375,7 +378,7 @@ void fastipc_msg_info_fill(struct fastipc_endpoint *ep, struct fastipc_slot *slo
 int fastipc_caller_init(struct fastipc_caller *call, struct fastipc_port *port,
 			struct fastipc_endpoint *ep, u32 buf_id, u64 offset, u32 cap);
 void fastipc_caller_release(struct fastipc_caller *call);
-bool fastipc_caller_cancel(struct fastipc_caller *call);
+int fastipc_caller_cancel(struct fastipc_caller *call, bool wait);
 void fastipc_caller_complete(struct fastipc_caller *call, int error, bool sync);
 
 /* uring.c */
@@ -385,6 +388,8 @@ void fastipc_uring_port_release(struct fastipc_port *port);
 void fastipc_uring_call_done(struct fastipc_caller *call);
 void fastipc_uring_recv_done(struct fastipc_waiter *w, struct fastipc_endpoint *ep,
 			     struct fastipc_slot *slot);
+void fastipc_uring_slot_freed(struct fastipc_endpoint *ep);
+void fastipc_uring_ep_dead(struct fastipc_endpoint *ep);
 
 /* Tokens carry the slot index in their low bits. */
 #define FASTIPC_SLOT_BITS	10

@@ -37,9 +37,17 @@
  * @cmd: the io_uring command.
  * @tag: the tag the submitter gave, for FASTIPC_URING_CANCEL.
  * @cancelling: a canceller took it, under port->uring_lock.
+ * @cancel_retry: it could not cancel it yet, under port->uring_lock.
  * @res: the CQE's result, set before the task work is queued.
  * @res2: the CQE's big_cqe[0].
  * @is_call: @call is in use, else the receive fields.
+ * @slot_node: in ep->slot_waiters while @slot_wait.
+ * @slot_wait: a call waiting for a free slot, under ep->lock.
+ * @cancel_unsent: a canceller found the call not sent yet; whoever sends
+ *	it completes it with ECANCELED instead. Under ep->lock.
+ * @opcode: the call's opcode, kept until it is sent.
+ * @req_len: its request's length.
+ * @req_addr: its request, in the submitter's memory.
  * @call: an asynchronous call.
  * @recv: an asynchronous receive's place among the idle server threads.
  * @msg_buf: the registered buffer the received message's record goes to.
@@ -53,9 +61,16 @@ struct fastipc_uring_op {
 	struct io_uring_cmd *cmd;
 	u64 tag;
 	bool cancelling;
+	bool cancel_retry;
 	s32 res;
 	u64 res2;
 	bool is_call;
+	struct list_head slot_node;
+	bool slot_wait;
+	bool cancel_unsent;
+	u32 opcode;
+	u32 req_len;
+	u64 req_addr;
 	union {
 		struct fastipc_caller call;
 		struct {
@@ -93,8 +108,10 @@ static struct fastipc_uring_op *fastipc_uring_op_alloc(struct io_uring_cmd *cmd,
 		return NULL;
 	kref_init(&op->ref);
 	INIT_LIST_HEAD(&op->node);
+	INIT_LIST_HEAD(&op->slot_node);
 	op->cmd = cmd;
 	op->tag = tag;
+	*(struct fastipc_uring_op **)cmd->pdu = op;
 	return op;
 }
 
@@ -134,7 +151,6 @@ static void fastipc_uring_complete(struct fastipc_uring_op *op, s32 res, u64 res
 {
 	op->res = res;
 	op->res2 = res2;
-	*(struct fastipc_uring_op **)op->cmd->pdu = op;
 	io_uring_cmd_complete_in_task(op->cmd, fastipc_uring_complete_tw);
 }
 
@@ -165,33 +181,108 @@ static int fastipc_uring_done_now(struct io_uring_cmd *cmd, int res, u64 res2,
 	return -EIOCBQUEUED;
 }
 
-/* List an op published under port->uring_lock; the lock is dropped. */
-static int fastipc_uring_op_listed(struct fastipc_port *port, struct fastipc_uring_op *op)
-	__releases(&port->uring_lock)
+/* List an op on its port, before anything can complete it. */
+static void fastipc_uring_op_list(struct fastipc_port *port, struct fastipc_uring_op *op)
+	__must_hold(&port->uring_lock)
 {
 	list_add_tail(&op->node, &port->uring_ops);
-	spin_unlock(&port->uring_lock);
 	if (FASTIPC_URING_MONITOR)
 		schedule_delayed_work(&port->uring_monitor, FASTIPC_URING_MONITOR_PERIOD);
-	return -EIOCBQUEUED;
 }
 
-/*
- * In an io_uring worker a wait ends early only because io_uring cancels the
- * command (it signals the worker); the submitter sees that as ECANCELED.
- */
-static int fastipc_uring_wait_errno(int ret)
+/* Complete a call that was never sent. */
+static void fastipc_uring_call_fail(struct fastipc_uring_op *op, int error)
+	__must_hold(&op->call.ep->lock)
 {
-	return ret == -EINTR ? -ECANCELED : ret;
+	op->call.error = error;
+	op->call.state = FASTIPC_CALLER_DONE;
+	fastipc_uring_complete(op, error, 0);
+}
+
+static void fastipc_uring_call_retry_tw(struct io_uring_cmd *cmd, unsigned int issue_flags);
+
+/*
+ * Send an asynchronous call: copy the request into a free slot and publish
+ * it. With no slot free, the call waits on ep->slot_waiters, without a
+ * thread: the next slot freed sends it again from task work of the task
+ * that submitted it, whose memory holds the request.
+ */
+static void fastipc_uring_call_send(struct fastipc_uring_op *op)
+{
+	struct fastipc_endpoint *ep = op->call.ep;
+	struct fastipc_slot *slot;
+	int ret;
+
+retry:
+	slot = fastipc_slot_fill(ep, NULL, false, KTIME_MAX, u64_to_user_ptr(op->req_addr),
+				 op->req_len);
+	spin_lock(&ep->lock);
+	if (op->cancel_unsent) {
+		if (!IS_ERR(slot))
+			fastipc_slot_free(ep, slot);
+		fastipc_uring_call_fail(op, -ECANCELED);
+	} else if (!IS_ERR(slot)) {
+		ret = fastipc_slot_publish(ep, slot, &op->call, op->opcode, op->req_len,
+					   op->call.pid, op->call.uid, op->call.gid);
+		if (ret)
+			fastipc_uring_call_fail(op, ret);
+	} else if (PTR_ERR(slot) != -EAGAIN || ep->dead) {
+		fastipc_uring_call_fail(op, ep->dead ? -EPIPE : PTR_ERR(slot));
+	} else if (ep->nfree) {
+		/* A slot was freed since we looked. */
+		spin_unlock(&ep->lock);
+		goto retry;
+	} else {
+		list_add_tail(&op->slot_node, &ep->slot_waiters);
+		op->slot_wait = true;
+	}
+	spin_unlock(&ep->lock);
+}
+
+static void fastipc_uring_call_retry_tw(struct io_uring_cmd *cmd, unsigned int issue_flags)
+{
+	struct fastipc_uring_op *op = *(struct fastipc_uring_op **)cmd->pdu;
+
+	/* Run from a worker because the task is gone: nobody's memory to read. */
+	if (current->flags & (PF_EXITING | PF_KTHREAD)) {
+		spin_lock(&op->call.ep->lock);
+		fastipc_uring_call_fail(op, -ECANCELED);
+		spin_unlock(&op->call.ep->lock);
+		return;
+	}
+	fastipc_uring_call_send(op);
+}
+
+/* Called by fastipc_slot_free() under the endpoint's lock: send a waiting call. */
+void fastipc_uring_slot_freed(struct fastipc_endpoint *ep)
+	__must_hold(&ep->lock)
+{
+	struct fastipc_uring_op *op;
+
+	op = list_first_entry(&ep->slot_waiters, struct fastipc_uring_op, slot_node);
+	list_del_init(&op->slot_node);
+	op->slot_wait = false;
+	io_uring_cmd_complete_in_task(op->cmd, fastipc_uring_call_retry_tw);
+}
+
+/* Called by fastipc_ep_shutdown() under the endpoint's lock. */
+void fastipc_uring_ep_dead(struct fastipc_endpoint *ep)
+	__must_hold(&ep->lock)
+{
+	struct fastipc_uring_op *op, *next;
+
+	list_for_each_entry_safe(op, next, &ep->slot_waiters, slot_node) {
+		list_del_init(&op->slot_node);
+		op->slot_wait = false;
+		fastipc_uring_call_fail(op, -EPIPE);
+	}
 }
 
 static int fastipc_uring_call(struct fastipc_port *port, struct io_uring_cmd *cmd,
 			      const struct fastipc_uring_call *arg, unsigned int issue_flags)
 {
-	bool nonblock = issue_flags & IO_URING_F_NONBLOCK;
 	struct fastipc_endpoint *ep;
 	struct fastipc_uring_op *op;
-	struct fastipc_slot *slot;
 	int ret;
 
 	if (arg->flags || arg->reserved0 || arg->reserved[0] || arg->reserved[1])
@@ -214,42 +305,31 @@ static int fastipc_uring_call(struct fastipc_port *port, struct io_uring_cmd *cm
 	op->call.async = true;
 	/* No thread waits for the reply, so no server should spin for one. */
 	op->call.cpu = -1;
-
-	/* No free slot: io_uring issues the command again in a worker, which waits. */
-	slot = fastipc_slot_fill(ep, NULL, !nonblock, KTIME_MAX, u64_to_user_ptr(arg->req_addr),
-				 arg->req_len);
-	if (IS_ERR(slot)) {
-		fastipc_uring_op_put(op);
-		ret = PTR_ERR(slot);
-		return ret == -EAGAIN && nonblock ? ret : fastipc_uring_wait_errno(ret);
-	}
+	op->opcode = arg->opcode;
+	op->req_addr = arg->req_addr;
+	op->req_len = arg->req_len;
 
 	io_uring_cmd_mark_cancelable(cmd, issue_flags);
 	spin_lock(&port->uring_lock);
-	spin_lock(&ep->lock);
-	ret = fastipc_slot_publish(ep, slot, &op->call, arg->opcode, arg->req_len,
-				   op->call.pid, op->call.uid, op->call.gid);
-	spin_unlock(&ep->lock);
-	if (!ret)
-		return fastipc_uring_op_listed(port, op);
+	fastipc_uring_op_list(port, op);
 	spin_unlock(&port->uring_lock);
-	fastipc_uring_op_put(op);
-	return fastipc_uring_done_now(cmd, ret, 0, issue_flags);
+	fastipc_uring_call_send(op);
+	return -EIOCBQUEUED;
 }
 
 static int fastipc_uring_send(struct fastipc_port *port, struct io_uring_cmd *cmd,
 			      const struct fastipc_send *arg, unsigned int issue_flags)
 {
-	bool nonblock = issue_flags & IO_URING_F_NONBLOCK;
-	int ret = fastipc_send_msg(port, arg, !nonblock);
+	int ret;
 
-	/* Waiting for room is done by io_uring issuing the command again in a worker. */
-	if (ret == -EAGAIN && nonblock && (arg->flags & FASTIPC_SEND_WAIT))
-		return -EAGAIN;
-	/* Any other EAGAIN is the result, not a request to retry. */
+	/* Waiting for room would take a worker thread: not offered here. */
+	if (arg->flags & FASTIPC_SEND_WAIT)
+		return -EINVAL;
+	ret = fastipc_send_msg(port, arg, false);
+	/* A plain -EAGAIN would make io_uring issue the command again. */
 	if (ret == -EAGAIN)
 		return fastipc_uring_done_now(cmd, ret, 0, issue_flags);
-	return fastipc_uring_wait_errno(ret);
+	return ret;
 }
 
 static int fastipc_uring_recv(struct fastipc_port *port, struct io_uring_cmd *cmd,
@@ -293,7 +373,9 @@ static int fastipc_uring_recv(struct fastipc_port *port, struct io_uring_cmd *cm
 	if (!slot) {
 		list_add(&op->recv.node, &ep->idle);
 		spin_unlock(&ep->lock);
-		return fastipc_uring_op_listed(port, op);
+		fastipc_uring_op_list(port, op);
+		spin_unlock(&port->uring_lock);
+		return -EIOCBQUEUED;
 	}
 	ret = PTR_ERR_OR_ZERO(slot);
 	if (!ret) {
@@ -321,6 +403,33 @@ static int fastipc_uring_reply(struct fastipc_port *port, const struct fastipc_u
 			     false, &caller_cpu);
 }
 
+/*
+ * Cancel a call not sent yet: 1 if it waited for a slot (the canceller posts
+ * the CQE), 2 if it is being sent right now (the sender will complete it as
+ * cancelled), -EAGAIN if it was sent (or completed) already.
+ */
+static int fastipc_uring_unsent_cancel(struct fastipc_uring_op *op)
+{
+	/* Until it is sent, a call stays at its first endpoint. */
+	struct fastipc_endpoint *ep = op->call.route[0];
+	int ret = -EAGAIN;
+
+	spin_lock(&ep->lock);
+	if (READ_ONCE(op->call.state) == FASTIPC_CALLER_NEW) {
+		if (op->slot_wait) {
+			list_del_init(&op->slot_node);
+			op->slot_wait = false;
+			op->call.state = FASTIPC_CALLER_CANCELLED;
+			ret = 1;
+		} else {
+			op->cancel_unsent = true;
+			ret = 2;
+		}
+	}
+	spin_unlock(&ep->lock);
+	return ret;
+}
+
 /* Take a receive off the idle list unless a message reached it first. */
 static bool fastipc_uring_recv_cancel(struct fastipc_endpoint *ep, struct fastipc_waiter *w)
 {
@@ -334,28 +443,43 @@ static bool fastipc_uring_recv_cancel(struct fastipc_endpoint *ep, struct fastip
 	return cancelled;
 }
 
-/* Cancel @op, unless it was completed already. Returns true if it was cancelled. */
-static bool fastipc_uring_op_cancel(struct fastipc_port *port, struct fastipc_uring_op *op)
+/*
+ * Cancel @op unless it was completed already: 1 if it was cancelled, 0 if
+ * not, -EBUSY if a reply is being copied for it and @wait is false.
+ */
+static int fastipc_uring_op_cancel(struct fastipc_port *port, struct fastipc_uring_op *op,
+				   bool wait)
 {
+	int ret;
+
 	if (op->is_call) {
-		if (!fastipc_caller_cancel(&op->call))
-			return false;
-	} else if (!fastipc_uring_recv_cancel(port->ep, &op->recv)) {
-		return false;
+		ret = fastipc_uring_unsent_cancel(op);
+		if (ret == 2)
+			return 1;
+		if (ret < 0)
+			ret = fastipc_caller_cancel(&op->call, wait);
+	} else {
+		ret = fastipc_uring_recv_cancel(port->ep, &op->recv);
 	}
-	fastipc_uring_complete(op, -ECANCELED, 0);
-	return true;
+	if (ret > 0)
+		fastipc_uring_complete(op, -ECANCELED, 0);
+	return ret;
 }
 
 typedef bool (*fastipc_uring_match_t)(struct fastipc_uring_op *op, const void *key);
 
-/* Cancel the port's ops @match picks; returns how many were cancelled. */
+/*
+ * Cancel the port's ops @match picks; returns how many were cancelled. Unless
+ * @wait, ops whose reply is being copied are left for the next try.
+ */
 static unsigned int fastipc_uring_cancel_matching(struct fastipc_port *port,
-						  fastipc_uring_match_t match, const void *key)
+						  fastipc_uring_match_t match, const void *key,
+						  bool wait)
 {
 	struct fastipc_uring_op *op;
 	unsigned int n = 0;
 	bool found;
+	int ret;
 
 	do {
 		found = false;
@@ -370,10 +494,27 @@ static unsigned int fastipc_uring_cancel_matching(struct fastipc_port *port,
 		}
 		spin_unlock(&port->uring_lock);
 		if (found) {
-			n += fastipc_uring_op_cancel(port, op);
+			ret = fastipc_uring_op_cancel(port, op, wait);
+			if (ret > 0)
+				n++;
+			if (ret < 0) {
+				spin_lock(&port->uring_lock);
+				op->cancel_retry = true;
+				spin_unlock(&port->uring_lock);
+			}
 			fastipc_uring_op_put(op);
 		}
 	} while (found);
+
+	/* Those left for the next try become candidates again. */
+	spin_lock(&port->uring_lock);
+	list_for_each_entry(op, &port->uring_ops, node) {
+		if (op->cancel_retry) {
+			op->cancel_retry = false;
+			op->cancelling = false;
+		}
+	}
+	spin_unlock(&port->uring_lock);
 	return n;
 }
 
@@ -400,7 +541,7 @@ static int fastipc_uring_cancel(struct fastipc_port *port, const struct fastipc_
 	    arg->reserved[1] || (all && arg->tag))
 		return -EINVAL;
 	return fastipc_uring_cancel_matching(port, fastipc_uring_match_tag,
-					     all ? NULL : &arg->tag) ?: -ENOENT;
+					     all ? NULL : &arg->tag, true) ?: -ENOENT;
 }
 
 static void fastipc_uring_monitor(struct work_struct *work)
@@ -409,7 +550,7 @@ static void fastipc_uring_monitor(struct work_struct *work)
 						 uring_monitor);
 	bool busy;
 
-	fastipc_uring_cancel_matching(port, fastipc_uring_match_abandoned, NULL);
+	fastipc_uring_cancel_matching(port, fastipc_uring_match_abandoned, NULL, false);
 	spin_lock(&port->uring_lock);
 	busy = !list_empty(&port->uring_ops);
 	spin_unlock(&port->uring_lock);
@@ -440,7 +581,8 @@ int fastipc_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 	int ret;
 
 	if (issue_flags & FASTIPC_URING_F_CANCEL) {
-		fastipc_uring_cancel_matching(port, fastipc_uring_match_cmd, cmd);
+		/* io_uring asks again while the command is still there. */
+		fastipc_uring_cancel_matching(port, fastipc_uring_match_cmd, cmd, false);
 		return 0;
 	}
 	if ((issue_flags & big) != big) {

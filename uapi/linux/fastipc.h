@@ -371,9 +371,10 @@ struct fastipc_forward {
  * CQE: res is the command's result or -errno, big_cqe[0] a command-specific
  * value, big_cqe[1] zero.
  *
- * Commands that must wait for room (a call finding every slot taken, a send
- * with FASTIPC_SEND_WAIT) do so in an io_uring worker; everything else
- * completes without one. io_uring's own IORING_OP_ASYNC_CANCEL and linked
+ * No command takes a worker thread: a call finding every slot taken waits
+ * for one in the endpoint and is sent when one is freed, and a send does not
+ * wait for room (FASTIPC_SEND_WAIT is refused with EINVAL). io_uring's own
+ * IORING_OP_ASYNC_CANCEL and linked
  * timeouts do not reach commands that are waiting for a peer: cancel them
  * with FASTIPC_URING_CANCEL. Closing the ring, or the exit of the task that
  * submitted them, cancels them too.
@@ -393,8 +394,9 @@ struct fastipc_forward {
  * @reserved: must be 0.
  *
  * On a client port: FASTIPC_IOC_CALL without the wait. The request is copied
- * into the endpoint's pool before the submission returns; the reply lands in
- * @reply_buf by the server's single copy, and the CQE follows. Many calls may
+ * into the endpoint's pool when the command is issued, or, if every slot is
+ * taken, when one is freed (so it must stay in place until the CQE); the
+ * reply lands in @reply_buf by the server's single copy, and the CQE follows. Many calls may
  * be in flight on one port at once; give each its own reply room.
  *
  * CQE: res is the reply's length, big_cqe[0] the server's status word (an
@@ -524,7 +526,8 @@ struct fastipc_uring_cancel {
 
 /*
  * io_uring command opcodes (sqe->cmd_op). FASTIPC_URING_SEND takes a struct
- * fastipc_send and completes with res 0 or FASTIPC_IOC_SEND's errors.
+ * fastipc_send without FASTIPC_SEND_WAIT and completes with res 0 or
+ * FASTIPC_IOC_SEND's errors.
  */
 #define FASTIPC_URING_CALL	_IOW(FASTIPC_IOCTL_MAGIC, 0x20, struct fastipc_uring_call)
 #define FASTIPC_URING_SEND	_IOW(FASTIPC_IOCTL_MAGIC, 0x21, struct fastipc_send)
