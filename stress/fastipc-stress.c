@@ -15,6 +15,7 @@
 #include "common.h"
 
 #include <getopt.h>
+#include <liburing.h>
 #include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -32,6 +33,10 @@
 #define REPLY_BUF	(256u << 10)
 #define MAX_REPLY	(128u << 10)
 #define POOL_OFF	128u
+/* Asynchronous batches: calls per batch, and each call's request and reply room. */
+#define ASYNC_MAX	16
+#define ASYNC_REQ	(4096u + 512)
+#define ASYNC_ROOM	(REPLY_BUF / ASYNC_MAX)
 
 #define REQ_MAGIC	0x51455246u	/* "FREQ" */
 #define REPLY_MAGIC	0x504c5246u	/* "FRLP" */
@@ -64,6 +69,7 @@ struct shared {
 	int stop;
 	unsigned int run_id;
 	uint64_t calls_ok, calls_fwd_ok, eloop_ok, emsgsize_ok, srv_status;
+	uint64_t async_ok, async_cancelled, async_abandoned;
 	uint64_t sends_ok, sink_recv, ep_oneway_recv, srv_recv, forwards_ok, replies_ok;
 	uint64_t kill_client, kill_server, close_client, close_server;
 	uint64_t fd_lost_client, fd_lost_server, ep_recreated;
@@ -599,6 +605,10 @@ struct worker {
 	pthread_t thread;
 	/* While in SEND_WAIT: when the process's main thread interrupts it. */
 	uint64_t wait_deadline;
+	/* Asynchronous calls: the ring (when up) and a request per call. */
+	struct io_uring ring;
+	bool ring_up;
+	uint8_t *areq;
 };
 
 static struct worker workers[MAX_WORKERS];
@@ -688,9 +698,34 @@ static uint64_t busy_end(struct worker *w)
 	return now_ns() - start;
 }
 
+/* Whether the reply to @seq is the one the server must have built. */
+static bool reply_ok(struct worker *w, const struct msg_hdr *rh, uint64_t seq, uint32_t hops,
+		     int32_t status, uint32_t reply_len, uint32_t want_len)
+{
+	if (status != (int32_t)(seq & 0x3fffffff) || reply_len != want_len ||
+	    rh->magic != REPLY_MAGIC || rh->sender != w->sender || rh->seq != seq ||
+	    rh->len != reply_len || rh->hop_count != hops ||
+	    rh->sum != csum((const uint8_t *)rh + sizeof(*rh), reply_len - sizeof(*rh))) {
+		report(mismatch, "reply to seq %" PRIu64 " (hops %u): status %d len %u/%u magic %08x seq %" PRIu64 " hops %u",
+		       seq, hops, status, reply_len, want_len, rh->magic, rh->seq, rh->hop_count);
+		return false;
+	}
+	/* The sum alone could collide: check the bytes themselves now and then. */
+	if (chance(&w->seed, 5)) {
+		uint8_t *want = w->req;
+
+		fill(want, reply_len - sizeof(*rh), ~(w->sender ^ seq));
+		if (memcmp(want, (const uint8_t *)rh + sizeof(*rh), reply_len - sizeof(*rh))) {
+			report(mismatch, "reply bytes to seq %" PRIu64 " differ", seq);
+			return false;
+		}
+	}
+	return true;
+}
+
 static void do_call(struct worker *w)
 {
-	struct msg_hdr *h = (void *)w->req, *rh;
+	struct msg_hdr *h = (void *)w->req;
 	struct fastipc_call c = { 0 };
 	uint32_t len, off, hops = 0;
 	bool oversize = chance(&w->seed, 3), too_far = false, too_big = false;
@@ -768,27 +803,189 @@ static void do_call(struct worker *w)
 		       c.reply_len, c.reply_cap);
 		return;
 	}
-	rh = (void *)(w->buf + off);
-	if (c.status != (int32_t)(seq & 0x3fffffff) || c.reply_len != h->reply_len ||
-	    rh->magic != REPLY_MAGIC || rh->sender != w->sender || rh->seq != seq ||
-	    rh->len != c.reply_len || rh->hop_count != hops ||
-	    rh->sum != csum((uint8_t *)rh + sizeof(*rh), c.reply_len - sizeof(*rh))) {
-		report(mismatch, "reply to seq %" PRIu64 " (hops %u): status %d len %u/%u magic %08x seq %" PRIu64 " hops %u",
-		       seq, hops, c.status, c.reply_len, h->reply_len, rh->magic, rh->seq,
-		       rh->hop_count);
+	if (!reply_ok(w, (void *)(w->buf + off), seq, hops, c.status, c.reply_len, h->reply_len))
 		return;
-	}
-	/* The sum alone could collide: check the bytes themselves now and then. */
-	if (chance(&w->seed, 5)) {
-		uint8_t *want = w->req;
-
-		fill(want, c.reply_len - sizeof(*rh), ~(w->sender ^ seq));
-		if (memcmp(want, (uint8_t *)rh + sizeof(*rh), c.reply_len - sizeof(*rh)))
-			report(mismatch, "reply bytes to seq %" PRIu64 " differ", seq);
-	}
 	add(&sh->calls_ok, 1);
 	if (hops)
 		add(&sh->calls_fwd_ok, 1);
+}
+
+/* One asynchronous call of a batch. */
+struct acall {
+	uint64_t seq;
+	uint32_t hops, reply_len;
+	bool cancelled, done;
+};
+
+static void async_prep(struct worker *w, uint32_t cmd_op, const void *arg, size_t len,
+		       uint64_t user_data)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+
+	/* The ring has room for a whole batch and its cancels. */
+	if (!sqe)
+		abort();
+	memset(sqe, 0, 2 * sizeof(*sqe));
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = w->fd;
+	sqe->cmd_op = cmd_op;
+	sqe->user_data = user_data;
+	memcpy(sqe->cmd, arg, len);
+}
+
+static void async_cancel(struct worker *w, uint64_t tag, uint32_t flags)
+{
+	struct fastipc_uring_cancel c = { .flags = flags, .tag = tag };
+
+	async_prep(w, FASTIPC_URING_CANCEL, &c, sizeof(c), UINT64_MAX);
+	io_uring_submit(&w->ring);
+}
+
+/* Check one call's completion; returns false if the connection is gone. */
+static bool async_check(struct worker *w, struct acall *a, unsigned int i,
+			const struct io_uring_cqe *cqe, bool cancel_all)
+{
+	const struct msg_hdr *rh = (void *)(w->buf + i * ASYNC_ROOM);
+	int res = cqe->res;
+
+	a->done = true;
+	count_errno(sh->call_err, res < 0 ? res : 0);
+	if (res == -ECANCELED) {
+		if (!a->cancelled && !cancel_all)
+			report(unexpected, "async call seq %" PRIu64 " cancelled by nobody", a->seq);
+		add(&sh->async_cancelled, 1);
+		return true;
+	}
+	/*
+	 * The fd was lost, or the endpoint died. A lost fd is /dev/null, whose
+	 * io_uring commands succeed with 0 and nothing else: no reply here is
+	 * shorter than its header.
+	 */
+	if (lost_fd(res) || res == -EOPNOTSUPP || res == -EPIPE || res == -ENOTCONN)
+		return false;
+	if (!res && !cqe->big_cqe[0]) {
+		add(&sh->fd_lost_client, 1);
+		return false;
+	}
+	if (res < 0) {
+		report(unexpected, "async call seq %" PRIu64 ": %s", a->seq, strerror(-res));
+		return true;
+	}
+	if ((int32_t)cqe->big_cqe[0] < 0) {
+		add(&sh->srv_status, 1);
+		return true;
+	}
+	if (reply_ok(w, rh, a->seq, a->hops, (int32_t)cqe->big_cqe[0], res, a->reply_len))
+		add(&sh->async_ok, 1);
+	return true;
+}
+
+/*
+ * Close the ring with calls in flight: the module cancels them, but in its
+ * own time, and until then a server may still reply into their rooms. So the
+ * connection and the reply buffer go too: a fresh buffer for what follows.
+ */
+static void async_abandon(struct worker *w)
+{
+	io_uring_queue_exit(&w->ring);
+	w->ring_up = false;
+	worker_close(&w->fd);
+	munmap(w->buf, REPLY_BUF);
+	w->buf = mmap(NULL, REPLY_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		      -1, 0);
+	if (w->buf == MAP_FAILED)
+		_exit(3);
+}
+
+/*
+ * A batch of asynchronous calls through the worker's ring, with replies
+ * checked like synchronous ones. Now and then some are cancelled by tag, or
+ * the ring is closed with the calls in flight. Calls have no timeout: past
+ * the synchronous timeout every call left is cancelled, and past the slack
+ * after that the batch counts as hung.
+ */
+static void do_async_batch(struct worker *w)
+{
+	struct acall calls[ASYNC_MAX] = { 0 };
+	unsigned int n = 1 + rnd_below(&w->seed, ASYNC_MAX), i, left = n;
+	uint64_t deadline, seq0 = w->seq;
+	bool cancel_all = false, alive = true;
+
+	if (!w->ring_up) {
+		if (io_uring_queue_init(2 * ASYNC_MAX, &w->ring,
+					IORING_SETUP_SQE128 | IORING_SETUP_CQE32))
+			return;
+		w->ring_up = true;
+	}
+	for (i = 0; i < n; i++) {
+		struct acall *a = &calls[i];
+		struct msg_hdr *h = (void *)(w->areq + i * ASYNC_REQ);
+		struct fastipc_uring_call c = { 0 };
+		uint32_t len = pick_len(&w->seed, ASYNC_REQ);
+
+		a->seq = ++w->seq;
+		a->hops = chance(&w->seed, 20) ? 1 + rnd_below(&w->seed, 3) : 0;
+		a->reply_len = pick_len(&w->seed, ASYNC_ROOM);
+		build(w, REQ_MAGIC, len, w->sender, a->seq);
+		memcpy(h, w->req, len);
+		h->hops = a->hops;
+		h->reply_len = a->reply_len;
+		c.opcode = OP_CALL;
+		c.req_addr = (uintptr_t)h;
+		c.req_len = len;
+		c.reply_buf = w->buf_id;
+		c.reply_offset = i * ASYNC_ROOM;
+		c.reply_cap = ASYNC_ROOM;
+		c.tag = i + 1;
+		async_prep(w, FASTIPC_URING_CALL, &c, sizeof(c), i);
+	}
+	busy_begin(w, OP_CALL);
+	io_uring_submit(&w->ring);
+	if (chance(&w->seed, 5)) {
+		async_abandon(w);
+		busy_end(w);
+		add(&sh->async_abandoned, n);
+		return;
+	}
+	if (chance(&w->seed, 20)) {
+		i = rnd_below(&w->seed, n);
+		calls[i].cancelled = true;
+		async_cancel(w, i + 1, 0);
+	}
+	deadline = now_ns() + (uint64_t)o.timeout_ms * 1000000;
+	while (left) {
+		struct __kernel_timespec ts = { .tv_nsec = 10 * 1000000 };
+		struct io_uring_cqe *cqe;
+		int ret = io_uring_wait_cqe_timeout(&w->ring, &cqe, &ts);
+
+		if (ret == -ETIME || ret == -EINTR) {
+			if (now_ns() < deadline)
+				continue;
+			if (cancel_all) {
+				report(hang, "%u async calls of %u (seqs from %" PRIu64 ") never completed",
+				       left, n, seq0 + 1);
+				async_abandon(w);
+				break;
+			}
+			cancel_all = true;
+			async_cancel(w, 0, FASTIPC_CANCEL_ALL);
+			deadline = now_ns() + (uint64_t)o.slack_ms * 1000000;
+			continue;
+		}
+		if (ret) {
+			report(unexpected, "io_uring_wait_cqe: %s", strerror(-ret));
+			break;
+		}
+		if (cqe->user_data < n && !calls[cqe->user_data].done) {
+			alive &= async_check(w, &calls[cqe->user_data], cqe->user_data, cqe,
+					     cancel_all);
+			left--;
+		}
+		io_uring_cqe_seen(&w->ring, cqe);
+	}
+	busy_end(w);
+	if (!alive)
+		worker_close(&w->fd);
 }
 
 static void do_send(struct worker *w, bool sink)
@@ -852,7 +1049,9 @@ static void *client_worker(void *arg)
 			sleep_ms(2);
 			continue;
 		}
-		if (r < 65)
+		if (r < 10)
+			do_async_batch(w);
+		else if (r < 65)
 			do_call(w);
 		else if (r < 80)
 			do_send(w, false);
@@ -878,7 +1077,8 @@ static void client_main(unsigned int idx)
 		w->buf = mmap(NULL, REPLY_BUF, PROT_READ | PROT_WRITE,
 			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		w->req = malloc(MAX_REPLY > SLOT_SIZE + 8192 ? MAX_REPLY : SLOT_SIZE + 8192);
-		if (w->buf == MAP_FAILED || !w->req)
+		w->areq = malloc(ASYNC_MAX * ASYNC_REQ);
+		if (w->buf == MAP_FAILED || !w->req || !w->areq)
 			_exit(3);
 		lose_fds[nlose++] = &w->fd;
 		lose_fds[nlose++] = &w->sink_fd;
@@ -1189,6 +1389,8 @@ int main(int argc, char **argv)
 	faults = sh->kill_client + sh->kill_server + sh->close_client + sh->close_server;
 	printf(PROG ": calls: %" PRIu64 " completed and checked (%" PRIu64 " forwarded), %" PRIu64 " failed with an errno, %" PRIu64 " server-side errors\n",
 	       sh->calls_ok, sh->calls_fwd_ok, sum_hist(sh->call_err, true), sh->srv_status);
+	printf(PROG ": async calls: %" PRIu64 " completed and checked, %" PRIu64 " cancelled, %" PRIu64 " left in flight in closed rings\n",
+	       sh->async_ok, sh->async_cancelled, sh->async_abandoned);
 	printf(PROG ": sends: %" PRIu64 " ok, %" PRIu64 " received in order at sinks, %" PRIu64 " at endpoints; forwards: %" PRIu64 "; replies: %" PRIu64 "\n",
 	       sh->sends_ok, sh->sink_recv, sh->ep_oneway_recv, sh->forwards_ok, sh->replies_ok);
 	printf(PROG ": expected errors seen: ELOOP %" PRIu64 ", EMSGSIZE %" PRIu64 "\n",
