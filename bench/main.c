@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fastipc-bench: fastipc against the local IPC a program would otherwise
- * use, on the board. Writes results.csv, mechanisms.csv, memory.csv and
- * perf.txt into the output directory; progress goes to stderr.
+ * use, on the board. Writes results.csv, async.csv, mechanisms.csv,
+ * memory.csv and perf.txt into the output directory; progress goes to
+ * stderr.
  *
  *   fastipc-bench [--quick] [--out DIR] [--only MECH,...] [--runs N]
  *                 [--placement same-cpu|cross-cpu] [--no-memory] [--no-perf]
+ *                 [--no-sync | --no-async]
  *
+ * --only picks among the async throughput mechanisms too; the async run's
+ * alternative fastipc server, fastipc-async-ring-server, only when named.
  * QUICK=1 in the environment is --quick.
  */
 #include "bench.h"
+#include "async.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -35,6 +40,15 @@ static struct mech *const all_mechs[] = {
 	&mech_shm_spin, &mech_binder, &mech_short_circuit,
 };
 #define NMECHS	(int)(sizeof(all_mechs) / sizeof(all_mechs[0]))
+
+/* Async throughput: calls per second with 1, 8 and 64 calls outstanding. */
+static struct amech *const all_amechs[] = {
+	&amech_fastipc_async, &amech_fastipc_async_ring, &amech_fastipc_sync, &amech_pipe,
+	&amech_unix_stream, &amech_unix_seqpacket,
+};
+#define NAMECHS	(int)(sizeof(all_amechs) / sizeof(all_amechs[0]))
+static const uint32_t async_sizes[] = { 0, 64, 4 * KiB };
+static const int async_depths[] = { 1, 8, 64 };
 
 #define ARRAY_LEN(a)	(int)(sizeof(a) / sizeof((a)[0]))
 
@@ -146,6 +160,14 @@ static int write_notes(const char *dir)
 				fprintf(f, "%s,\"stream variant of %s\"\n",
 					all_mechs[i]->stream_names[v], all_mechs[i]->name);
 	}
+	/* The async comparison's own mechanisms; its peers are listed above. */
+	for (i = 0; i < NAMECHS; i++) {
+		for (v = 0; v < NMECHS && strcmp(all_mechs[v]->name, all_amechs[i]->name); v++)
+			;
+		if (v == NMECHS && !all_amechs[i]->extra)
+			fprintf(f, "%s,\"%s%s\"\n", all_amechs[i]->name, all_amechs[i]->note,
+				all_amechs[i]->skip[0] ? " (skipped on this board)" : "");
+	}
 	return out_done(f, tmp);
 }
 
@@ -199,7 +221,8 @@ static void print_summary(const struct placement *pl, int npl, const struct benc
 static void usage(void)
 {
 	fprintf(stderr, "usage: fastipc-bench [--quick] [--out DIR] [--only MECH,...] [--runs N]\n"
-		"                     [--placement same-cpu|cross-cpu] [--no-memory] [--no-perf]\n");
+		"                     [--placement same-cpu|cross-cpu] [--no-memory] [--no-perf]\n"
+		"                     [--no-sync | --no-async]\n");
 	exit(2);
 }
 
@@ -213,6 +236,8 @@ int main(int argc, char **argv)
 		{ "placement", required_argument, NULL, 'p' },
 		{ "no-memory", no_argument, NULL, 'M' },
 		{ "no-perf", no_argument, NULL, 'P' },
+		{ "no-sync", no_argument, NULL, 'Y' },
+		{ "no-async", no_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct placement pl[2] = {
@@ -220,11 +245,14 @@ int main(int argc, char **argv)
 	};
 	const char *outdir = "bench/out", *only = NULL, *placement = NULL;
 	const char *q = getenv("QUICK");
-	bool quick = q && *q && strcmp(q, "0"), memory = true, perf = true;
+	bool quick = q && *q && strcmp(q, "0"), memory = true, perf = true, async = true;
+	bool sync = true;
 	struct bench_cfg cfg = { .watchdog_s = 120 };
+	struct async_cfg acfg = { .watchdog_s = 120 };
 	struct mech *mechs[NMECHS];
+	struct amech *amechs[NAMECHS];
 	struct bench_params p = { 0 };
-	int c, i, nmechs = 0, npl = 0, runs = 0, ret;
+	int c, i, nmechs = 0, namechs = 0, npl = 0, runs = 0, ret;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -235,6 +263,8 @@ int main(int argc, char **argv)
 		case 'p': placement = optarg; break;
 		case 'M': memory = false; break;
 		case 'P': perf = false; break;
+		case 'Y': sync = false; break;
+		case 'A': async = false; break;
 		default: usage();
 		}
 	}
@@ -249,9 +279,20 @@ int main(int argc, char **argv)
 	p.client_cpu = 0;
 	p.max_payload = cfg.sizes[cfg.nsizes - 1];
 	p.max_chunk = cfg.chunks[cfg.nchunks - 1];
-	for (i = 0; i < NMECHS; i++)
+	for (i = 0; sync && i < NMECHS; i++)
 		if (listed(only, all_mechs[i]->name))
 			mechs[nmechs++] = all_mechs[i];
+	for (i = 0; async && i < NAMECHS; i++)
+		if (listed(only, all_amechs[i]->name) && (only || !all_amechs[i]->extra))
+			amechs[namechs++] = all_amechs[i];
+	acfg.sizes = async_sizes;
+	acfg.nsizes = ARRAY_LEN(async_sizes);
+	acfg.depths = async_depths;
+	acfg.ndepths = ARRAY_LEN(async_depths);
+	/* A whole async point takes little: longer runs, and more, steady its figures. */
+	acfg.runs = runs > 1 ? runs : quick ? 4 : 15;
+	acfg.run_ns = 2 * cfg.run_ns;
+	acfg.placement = placement;
 	for (i = 0; i < 2; i++) {
 		if (placement && strcmp(placement, pl[i].name))
 			continue;
@@ -261,10 +302,11 @@ int main(int argc, char **argv)
 		}
 		pl[npl++] = pl[i];
 	}
-	if (!nmechs || !npl)
+	if ((!nmechs && !namechs) || !npl)
 		usage();
-	fprintf(stderr, "fastipc-bench: %s run: %d mechanisms, %d sizes, %d runs per point, output in %s\n",
-		quick ? "quick" : "full", nmechs, cfg.nsizes, cfg.runs, outdir);
+	fprintf(stderr, "fastipc-bench: %s run: %d mechanisms, %d sizes, %d runs per point; "
+		"async: %d mechanisms, %d runs per point; output in %s\n", quick ? "quick" : "full",
+		nmechs, cfg.nsizes, cfg.runs, namechs, acfg.runs, outdir);
 	if (mkdir(outdir, 0755) && errno != EEXIST) {
 		bench_fail(outdir, errno);
 		return 1;
@@ -272,7 +314,7 @@ int main(int argc, char **argv)
 	if (memory && measure_memory(outdir))
 		return 1;
 	bench_progress_total(npl);
-	for (i = 0; i < npl; i++) {
+	for (i = 0; nmechs && i < npl; i++) {
 		p.server_cpu = pl[i].server_cpu;
 		p.same_cpu = p.server_cpu == p.client_cpu;
 		ret = pin_cpu(p.client_cpu);
@@ -284,10 +326,21 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (write_results(outdir, pl, npl) || write_notes(outdir))
+	if (nmechs) {
+		if (write_results(outdir, pl, npl))
+			return 1;
+		print_summary(pl, npl, &cfg);
+	}
+	if (namechs) {
+		ret = async_bench(&acfg, amechs, namechs, outdir);
+		if (ret) {
+			bench_fail("async", ret);
+			return 1;
+		}
+	}
+	if (write_notes(outdir))
 		return 1;
-	print_summary(pl, npl, &cfg);
-	if (perf) {
+	if (perf && nmechs) {
 		double same = 0, cross = 0;
 
 		for (i = 0; i < npl; i++) {
@@ -301,6 +354,6 @@ int main(int argc, char **argv)
 		if (perf_compare(outdir, same, cross, quick))
 			return 1;
 	}
-	printf("\nfastipc-bench: results in %s/results.csv\n", outdir);
+	printf("\nfastipc-bench: results in %s/results.csv and %s/async.csv\n", outdir, outdir);
 	return 0;
 }
