@@ -243,8 +243,11 @@ static void fastipc_uring_call_retry_tw(struct io_uring_cmd *cmd, unsigned int i
 {
 	struct fastipc_uring_op *op = *(struct fastipc_uring_op **)cmd->pdu;
 
-	/* Run from a worker because the task is gone: nobody's memory to read. */
-	if (current->flags & (PF_EXITING | PF_KTHREAD)) {
+	/*
+	 * Run from a worker because the task is gone, nobody's memory to read;
+	 * or the ring is going away.
+	 */
+	if ((current->flags & (PF_EXITING | PF_KTHREAD)) || fastipc_uring_abandoned(cmd)) {
 		spin_lock(&op->call.ep->lock);
 		fastipc_uring_call_fail(op, -ECANCELED);
 		spin_unlock(&op->call.ep->lock);

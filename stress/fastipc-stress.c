@@ -880,10 +880,20 @@ static bool async_check(struct worker *w, struct acall *a, unsigned int i,
 	return true;
 }
 
+static uint8_t *map_anon(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		_exit(3);
+	return p;
+}
+
 /*
  * Close the ring with calls in flight: the module cancels them, but in its
- * own time, and until then a server may still reply into their rooms. So the
- * connection and the reply buffer go too: a fresh buffer for what follows.
+ * own time, and until then a call waiting for a slot may still read its
+ * request and a server may still reply into its room. So the connection
+ * and both buffers go too (a late read then faults): fresh ones follow.
  */
 static void async_abandon(struct worker *w)
 {
@@ -891,10 +901,9 @@ static void async_abandon(struct worker *w)
 	w->ring_up = false;
 	worker_close(&w->fd);
 	munmap(w->buf, REPLY_BUF);
-	w->buf = mmap(NULL, REPLY_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		      -1, 0);
-	if (w->buf == MAP_FAILED)
-		_exit(3);
+	munmap(w->areq, ASYNC_MAX * ASYNC_REQ);
+	w->buf = map_anon(REPLY_BUF);
+	w->areq = map_anon(ASYNC_MAX * ASYNC_REQ);
 }
 
 /*
@@ -1077,8 +1086,8 @@ static void client_main(unsigned int idx)
 		w->buf = mmap(NULL, REPLY_BUF, PROT_READ | PROT_WRITE,
 			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		w->req = malloc(MAX_REPLY > SLOT_SIZE + 8192 ? MAX_REPLY : SLOT_SIZE + 8192);
-		w->areq = malloc(ASYNC_MAX * ASYNC_REQ);
-		if (w->buf == MAP_FAILED || !w->req || !w->areq)
+		w->areq = map_anon(ASYNC_MAX * ASYNC_REQ);
+		if (w->buf == MAP_FAILED || !w->req)
 			_exit(3);
 		lose_fds[nlose++] = &w->fd;
 		lose_fds[nlose++] = &w->sink_fd;
