@@ -359,6 +359,9 @@ int fastipc_ring_prep_send(struct fastipc_ring *r, struct fastipc_client *cl, ui
 	struct ring_op *op;
 	int ret;
 
+	/* The device does not wait for room for a ring (FASTIPC_SEND_WAIT). */
+	if (flags)
+		return -EINVAL;
 	ret = fastipc_send_init(&send, opcode, data, len, flags);
 	if (ret)
 		return ret;
@@ -941,9 +944,9 @@ out:
 /*
  * Cancels what is in flight and waits for it, so that nothing of the ring's
  * is left for the kernel to cancel as the ring closes, which it does in the
- * background. Calls waiting for a peer are the module's to cancel; calls and
- * sends waiting for room wait in io_uring workers, which io_uring's own
- * synchronous cancel reaches and waits for.
+ * background. Calls waiting for a peer or for a slot are the module's to
+ * cancel; anything in an io_uring worker (commands submitted with
+ * IOSQE_ASYNC) is for io_uring's own synchronous cancel.
  */
 static void ring_quiesce(struct fastipc_ring *r)
 {

@@ -606,17 +606,17 @@ int fastipc_ring_prep_call(struct fastipc_ring *ring, struct fastipc_client *cli
  * @opcode: the message's opcode, below FASTIPC_OPCODE_RESERVED
  * @data: the payload; valid and unchanged until the send completes
  * @len: its length, at most the endpoint's slot size
- * @flags: FASTIPC_SEND_WAIT to wait for room (in an io_uring worker) rather
- *	than fail with -EAGAIN
+ * @flags: must be 0: a ring never waits for room (FASTIPC_SEND_WAIT is for
+ *	fastipc_send())
  * @user_data: any value, for the completion
  *
  * fastipc_send() without the wait. The completion (FASTIPC_RING_SEND) has
  * @result 0 once the message is in the endpoint's pool, or an error of
- * fastipc_send(). Sends from one ring arrive in the order submitted, unless
- * some wait for room. They cannot be cancelled.
+ * fastipc_send(), -EAGAIN when there is no room. Sends from one ring arrive
+ * in the order submitted. They cannot be cancelled.
  *
- * Return: 0, or -errno: -EINVAL a reserved @opcode, -ENOMEM, or an error of
- * io_uring_submit().
+ * Return: 0, or -errno: -EINVAL a reserved @opcode or non-zero @flags,
+ * -ENOMEM, or an error of io_uring_submit().
  */
 int fastipc_ring_prep_send(struct fastipc_ring *ring, struct fastipc_client *client,
 			   uint32_t opcode, const void *data, uint32_t len, unsigned int flags,

@@ -140,11 +140,10 @@ TEST_F(svcs, calls_that_find_every_slot_taken_wait_and_get_their_own_replies)
 	int i;
 
 	/*
-	 * With a single io_uring worker, the first call that finds the pool
-	 * full waits for a slot in it and the others wait in its queue, not
-	 * issued yet, while the ring's submission entries are taken by more
-	 * calls. When the handler lets go, each must still be issued with its
-	 * own request and reply room.
+	 * Calls that find the pool full wait for a slot, while the ring's
+	 * submission entries are reused by more calls. When the handler lets
+	 * go, each must still be sent with its own request and reply room.
+	 * A single io_uring worker at most: waiting must not need one each.
 	 */
 	ASSERT_LE(0, io_uring_register(fastipc_ring_fd(self->ring),
 				       IORING_REGISTER_IOWQ_MAX_WORKERS, workers, 2));
@@ -265,7 +264,7 @@ TEST_F(svcs, async_sends_arrive_in_the_order_submitted)
 	for (i = 0; i < NSENDS; i++) {
 		v[i] = i * 11;
 		ASSERT_EQ(0, fastipc_ring_prep_send(self->ring, self->cl[0], OP_NOTE, &v[i],
-						    sizeof(v[i]), FASTIPC_SEND_WAIT, 100 + i));
+						    sizeof(v[i]), 0, 100 + i));
 	}
 	ASSERT_EQ(NSENDS, fastipc_ring_reap(self->ring, c, NSENDS, NSENDS, 0));
 	for (i = 0; i < NSENDS; i++) {
@@ -418,7 +417,7 @@ TEST_F(svcs, destroying_a_ring_cancels_its_calls_in_flight)
 	/*
 	 * A call held by a handler, calls in the pool behind it and more
 	 * waiting for a free slot, another server's held call, and a send
-	 * waiting for room at a server nobody serves.
+	 * finding no room at a server nobody serves.
 	 */
 	ASSERT_EQ(0, lt_state_init(&st));
 	ASSERT_EQ(0, lt_server(&st, NULL, &idle));
@@ -429,8 +428,7 @@ TEST_F(svcs, destroying_a_ring_cancels_its_calls_in_flight)
 	for (i = 0; i < 2 * LT_NSLOTS; i++)
 		ASSERT_EQ(0, fastipc_ring_prep_call(self->ring, self->cl[0], OP_ECHO, "w", 1, 2));
 	ASSERT_EQ(0, fastipc_ring_prep_call(self->ring, self->cl[1], OP_BLOCK, NULL, 0, 3));
-	ASSERT_EQ(0, fastipc_ring_prep_send(self->ring, to_idle, OP_NOTE, NULL, 0,
-					    FASTIPC_SEND_WAIT, 4));
+	ASSERT_EQ(0, fastipc_ring_prep_send(self->ring, to_idle, OP_NOTE, NULL, 0, 0, 4));
 	ASSERT_LE(0, fastipc_ring_submit(self->ring));
 	lt_wait_entered(&self->st[0]);
 	lt_wait_entered(&self->st[1]);
