@@ -73,7 +73,9 @@ static struct fastipc_buf *fastipc_buf_pin(u64 addr, u64 len)
 	kref_init(&buf->ref);
 	buf->len = len;
 	buf->npages = DIV_ROUND_UP(end, PAGE_SIZE) - first;
-	buf->pages = kvmalloc_array(buf->npages, sizeof(*buf->pages), GFP_KERNEL_ACCOUNT);
+	/* User-sized: a failure is the caller's ENOMEM, not a kernel warning. */
+	buf->pages = kvmalloc_array(buf->npages, sizeof(*buf->pages),
+				    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!buf->pages) {
 		ret = -ENOMEM;
 		goto out_free_buf;

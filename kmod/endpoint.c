@@ -113,7 +113,7 @@ static struct fastipc_endpoint *fastipc_ep_alloc(struct fastipc_user *user,
 	ep = kzalloc(sizeof(*ep), GFP_KERNEL_ACCOUNT);
 	if (!ep)
 		goto out_uncharge;
-	ep->slots = kvcalloc(nslots, sizeof(*ep->slots), GFP_KERNEL_ACCOUNT);
+	ep->slots = kvcalloc(nslots, sizeof(*ep->slots), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!ep->slots)
 		goto out_free_ep;
 	ep->user = user;
