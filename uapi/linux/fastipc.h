@@ -376,8 +376,8 @@ struct fastipc_forward {
  * wait for room (FASTIPC_SEND_WAIT is refused with EINVAL). io_uring's own
  * IORING_OP_ASYNC_CANCEL and linked
  * timeouts do not reach commands that are waiting for a peer: cancel them
- * with FASTIPC_URING_CANCEL. Closing the ring, or the exit of the task that
- * submitted them, cancels them too.
+ * with FASTIPC_URING_CANCEL. Closing the ring (as the exit of the last
+ * process holding it does) cancels them too.
  */
 
 /**
@@ -458,8 +458,8 @@ struct fastipc_msg_info {
  * after each CQE to go on receiving.
  *
  * CQE: res is the payload's length, big_cqe[0] the message's token. Errors:
- * ENOENT no such @msg_buf; EINVAL the record does not fit; EPIPE the
- * endpoint is shutting down; ECANCELED cancelled (nothing was received).
+ * ENOENT no such @msg_buf; EINVAL the record does not fit; ECANCELED
+ * cancelled (nothing was received).
  */
 struct fastipc_uring_recv {
 	__u32 flags;
@@ -501,7 +501,9 @@ struct fastipc_uring_reply {
  * @reserved: must be 0.
  *
  * Each one cancelled completes with ECANCELED. A call whose reply is already
- * on its way completes normally instead.
+ * on its way completes normally instead. Commands io_uring has not issued to
+ * the module yet (linked behind others, or queued for a worker with
+ * IOSQE_ASYNC) are not seen; IORING_OP_ASYNC_CANCEL reaches those.
  *
  * CQE: res is how many were cancelled. Errors: ENOENT none was.
  */
