@@ -81,8 +81,7 @@ static int quit_all(struct fastipc_ring *ring, struct fastipc_client **clients,
 	int ret;
 
 	for (i = 0; i < nclients; i++) {
-		ret = fastipc_ring_prep_send(ring, clients[i], ECHO_OP_QUIT, NULL, 0,
-					     FASTIPC_SEND_WAIT, i);
+		ret = fastipc_ring_prep_send(ring, clients[i], ECHO_OP_QUIT, NULL, 0, 0, i);
 		if (ret)
 			return fail("prep send", ret);
 	}
