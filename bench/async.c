@@ -17,57 +17,20 @@
 #include "async.h"
 
 #include <errno.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 /* The reply area: rooms for a run of some thousands of the largest calls. */
 #define AREA_LEN	(16u << 20)
 #define MAX_CALLS	1000000u
 
-static char current[200];	/* what is running, for the watchdog */
 static uint64_t seq;
 static struct async_reqs reqs;
 static uint8_t *area, *expect;
 static uint32_t *status, *rlen;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static void watchdog(int sig)
-{
-	char msg[300];
-	int n;
-
-	(void)sig;
-	n = snprintf(msg, sizeof(msg), "\nfastipc-bench: FAILED: no progress for too long in %s; hung?\n",
-		     current);
-	if (write(2, msg, n) < 0)
-		_exit(3);
-	_exit(3);
-}
-
-static void __attribute__((noreturn, format(printf, 1, 2))) fail_run(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "\nfastipc-bench: FAILED: %s: ", current);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(2);
-}
 
 static void *map_private(size_t len)
 {
@@ -138,8 +101,8 @@ static void size_str(char *buf, size_t len, uint32_t n)
 
 static void set_current(const struct apoint *pt, const char *what)
 {
-	snprintf(current, sizeof(current), "async %s %s %u B depth %d (%s)", pt->m->name,
-		 pt->placement, pt->len, pt->qd, what);
+	snprintf(bench_current, sizeof(bench_current), "async %s %s %u B depth %d (%s)",
+		 pt->m->name, pt->placement, pt->len, pt->qd, what);
 }
 
 /* Reply @n of run @r: status @st, @len payload bytes at @p. */
@@ -302,7 +265,8 @@ static void stop_servers(struct amech **mechs, int nmechs)
 	for (i = 0; i < nmechs; i++) {
 		if (mechs[i]->skip[0])
 			continue;
-		snprintf(current, sizeof(current), "async %s (stopping)", mechs[i]->name);
+		snprintf(bench_current, sizeof(bench_current), "async %s (stopping)",
+			 mechs[i]->name);
 		alarm(30);
 		ret = mechs[i]->stop(mechs[i]);
 		alarm(0);
@@ -453,7 +417,7 @@ int async_bench(const struct async_cfg *cfg, struct amech **mechs, int nmechs,
 	if (ret)
 		return ret;
 	p.area = area;
-	signal(SIGALRM, watchdog);
+	bench_watchdog();
 	for (pl = 0; pl < 2; pl++) {
 		if (cfg->placement && strcmp(cfg->placement, names[pl]))
 			continue;

@@ -107,6 +107,15 @@ static inline uint32_t bench_status(const uint8_t *p, uint32_t len)
 }
 
 /* util.c */
+
+/* What is running, for the watchdog and fail_run(): the harnesses keep it up to date. */
+extern char bench_current[200];
+
+uint64_t now_ns(void);
+void bench_watchdog(void);
+/* Says what failed in bench_current and ends the bench. */
+void __attribute__((noreturn, format(printf, 1, 2))) fail_run(const char *fmt, ...);
+
 struct srv {
 	pid_t pid;
 	int ready;	/* parent: read end of the ready pipe; child: write end */

@@ -8,47 +8,22 @@
 #include "bench.h"
 
 #include <errno.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 static uint8_t *req_base, *stream_base;	/* BENCH_HEADROOM, then the bytes */
 static uint64_t seq;
-static char current[200];		/* what is running, for the watchdog */
 static uint64_t units_total, units_done;
 static int placements;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static void watchdog(int sig)
-{
-	char msg[300];
-	int n;
-
-	(void)sig;
-	n = snprintf(msg, sizeof(msg), "\nfastipc-bench: FAILED: no progress for too long in %s; hung?\n",
-		     current);
-	if (write(2, msg, n) < 0)
-		_exit(3);
-	_exit(3);
-}
 
 void bench_progress_total(int nplacements)
 {
 	placements = nplacements;
 	units_total = 0;
 	units_done = 0;
-	signal(SIGALRM, watchdog);
+	bench_watchdog();
 }
 
 static const char *pattern_name(uint32_t op)
@@ -71,20 +46,8 @@ static void set_current(const struct point *pt, const char *what)
 	char sz[16];
 
 	size_str(sz, sizeof(sz), pt->len);
-	snprintf(current, sizeof(current), "%s %s %s %sB (%s)", pt->name, pattern_name(pt->op),
-		 pt->placement, sz, what);
-}
-
-static void __attribute__((noreturn, format(printf, 1, 2))) fail_point(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "\nfastipc-bench: FAILED: %s: ", current);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(2);
+	snprintf(bench_current, sizeof(bench_current), "%s %s %s %sB (%s)", pt->name,
+		 pattern_name(pt->op), pt->placement, sz, what);
 }
 
 /* Every byte of the reply, against the request for an echo or its status for a oneway. */
@@ -95,21 +58,21 @@ static void verify(const struct point *pt, const struct bench_call *c)
 
 	if (pt->op == BENCH_ONEWAY) {
 		if (c->reply_len)
-			fail_point("oneway reply of %u bytes, expected a status only", c->reply_len);
+			fail_run("oneway reply of %u bytes, expected a status only", c->reply_len);
 		if (c->status != bench_status(c->req, c->len))
-			fail_point("oneway status %#x, expected %#x", c->status,
-				   bench_status(c->req, c->len));
+			fail_run("oneway status %#x, expected %#x", c->status,
+				 bench_status(c->req, c->len));
 		return;
 	}
 	if (c->reply_len != c->len)
-		fail_point("echo reply of %u bytes, expected %u", c->reply_len, c->len);
+		fail_run("echo reply of %u bytes, expected %u", c->reply_len, c->len);
 	if (c->len && c->reply + c->len > c->req - BENCH_HEADROOM && c->reply < end)
-		fail_point("the reply points into the request buffer");
+		fail_run("the reply points into the request buffer");
 	if (memcmp(c->reply, c->req, c->len)) {
 		for (i = 0; c->reply[i] == c->req[i]; i++)
 			;
-		fail_point("echo reply differs at byte %u of %u (seq %llu)", i, c->len,
-			   (unsigned long long)seq);
+		fail_run("echo reply differs at byte %u of %u (seq %llu)", i, c->len,
+			 (unsigned long long)seq);
 	}
 }
 
@@ -118,7 +81,7 @@ static void do_call(const struct point *pt, struct bench_call *c)
 	int ret = pt->m->call(pt->m, c);
 
 	if (ret)
-		fail_point("call failed: %s", strerror(-ret));
+		fail_run("call failed: %s", strerror(-ret));
 }
 
 /* One round trip, timed; the stamping and checking around it are not. */
@@ -149,7 +112,7 @@ static uint64_t timed_stream(const struct point *pt, bool full)
 
 	ret = pt->m->stream(pt->m, &s);
 	if (ret)
-		fail_point("stream failed or arrived corrupt: %s", strerror(-ret));
+		fail_run("stream failed or arrived corrupt: %s", strerror(-ret));
 	return now_ns() - t0;
 }
 
@@ -277,7 +240,8 @@ static void quit_servers(struct mech **mechs, int nmechs)
 		if (mechs[i]->skip[0] && !mechs[i]->priv)
 			continue;
 		if (!mechs[i]->skip[0]) {
-			snprintf(current, sizeof(current), "%s (stopping)", mechs[i]->name);
+			snprintf(bench_current, sizeof(bench_current), "%s (stopping)",
+				 mechs[i]->name);
 			alarm(30);
 			mechs[i]->quit = !mechs[i]->call(mechs[i], &c) &&
 					 c.status == BENCH_QUIT_STATUS;

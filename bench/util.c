@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * What every mechanism shares: server processes, pinning, full reads and
- * writes, and the byte patterns the harness sends and checks.
+ * What every mechanism and both harnesses share: server processes, pinning,
+ * the clock, the watchdog, full reads and writes, and the byte patterns the
+ * harness sends and checks.
  */
 #include "bench.h"
 
@@ -9,13 +10,56 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+char bench_current[200];
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void watchdog(int sig)
+{
+	char msg[300];
+	int n;
+
+	(void)sig;
+	n = snprintf(msg, sizeof(msg), "\nfastipc-bench: FAILED: no progress for too long in %s; hung?\n",
+		     bench_current);
+	if (write(2, msg, n) < 0)
+		_exit(3);
+	_exit(3);
+}
+
+/* From now on, an alarm() that runs out ends the bench, naming bench_current. */
+void bench_watchdog(void)
+{
+	signal(SIGALRM, watchdog);
+}
+
+void fail_run(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "\nfastipc-bench: FAILED: %s: ", bench_current);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(2);
+}
 
 int pin_cpu(int cpu)
 {
