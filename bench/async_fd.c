@@ -172,29 +172,6 @@ static int packet_server(struct afd *d)
 	return 0;
 }
 
-/* As large as allowed, up to @size. */
-static void pipe_size(int fd, int size)
-{
-	FILE *f;
-	int max;
-
-	if (fcntl(fd, F_SETPIPE_SZ, size) >= 0)
-		return;
-	f = fopen("/proc/sys/fs/pipe-max-size", "r");
-	if (f && fscanf(f, "%d", &max) == 1)
-		fcntl(fd, F_SETPIPE_SZ, max < size ? max : size);
-	if (f)
-		fclose(f);
-}
-
-static int sock_bufs(int fd, int bytes)
-{
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof(bytes)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)))
-		return -errno;
-	return 0;
-}
-
 static int afd_channels(struct amech *m, struct afd *d)
 {
 	/* N messages each way, and a socket buffer's per-packet overhead. */

@@ -126,6 +126,8 @@ void srv_ready(struct srv *s, int err);
 int srv_wait_ready(struct srv *s);
 int srv_stop(struct srv *s, bool quit);
 int pin_cpu(int cpu);
+void pipe_size(int fd, int size);
+int sock_bufs(int fd, int bytes);
 void *bench_map(size_t len, bool shared);
 int read_full(int fd, void *buf, size_t len);
 int write_full(int fd, const void *buf, size_t len);

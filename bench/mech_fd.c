@@ -173,15 +173,6 @@ static int fd_server(struct fdm *d)
 	}
 }
 
-/* Room for the largest message in the socket's buffers, so it goes in one write. */
-static int sock_bufs(int fd, int bytes)
-{
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof(bytes)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)))
-		return -errno;
-	return 0;
-}
-
 static int tcp_pair(int sv[2])
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -226,21 +217,6 @@ static int mq_pair(int q[2], size_t msgsize)
 		mq_unlink(name);
 	}
 	return 0;
-}
-
-/* As large as allowed, up to @size: without CAP_SYS_RESOURCE, fs.pipe-max-size. */
-static void pipe_size(int fd, int size)
-{
-	FILE *f;
-	int max;
-
-	if (fcntl(fd, F_SETPIPE_SZ, size) >= 0)
-		return;
-	f = fopen("/proc/sys/fs/pipe-max-size", "r");
-	if (f && fscanf(f, "%d", &max) == 1)
-		fcntl(fd, F_SETPIPE_SZ, max < size ? max : size);
-	if (f)
-		fclose(f);
 }
 
 /* The client's and the server's ends of the request-reply channel of @m. */

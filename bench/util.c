@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What every mechanism and both harnesses share: server processes, pinning,
- * the clock, the watchdog, full reads and writes, and the byte patterns the
- * harness sends and checks.
+ * the clock, the watchdog, pipe and socket buffer sizes, full reads and
+ * writes, and the byte patterns the harness sends and checks.
  */
 #include "bench.h"
 
@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -145,6 +146,30 @@ int srv_stop(struct srv *s, bool quit)
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);
+}
+
+/* As large as allowed, up to @size: without CAP_SYS_RESOURCE, fs.pipe-max-size. */
+void pipe_size(int fd, int size)
+{
+	FILE *f;
+	int max;
+
+	if (fcntl(fd, F_SETPIPE_SZ, size) >= 0)
+		return;
+	f = fopen("/proc/sys/fs/pipe-max-size", "r");
+	if (f && fscanf(f, "%d", &max) == 1)
+		fcntl(fd, F_SETPIPE_SZ, max < size ? max : size);
+	if (f)
+		fclose(f);
+}
+
+/* Socket buffers of @bytes each way, past the sysctl limits, so a message goes in one write. */
+int sock_bufs(int fd, int bytes)
+{
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof(bytes)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)))
+		return -errno;
+	return 0;
 }
 
 void *bench_map(size_t len, bool shared)
