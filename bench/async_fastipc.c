@@ -28,27 +28,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <linux/fastipc.h>
 
 #define RING_FIXED_FD	0	/* the port's index among the ring's registered files */
-
-static int fipc_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
-
-static int fipc_register(int fd, void *addr, size_t len, uint32_t *id)
-{
-	struct fastipc_buf_register reg = { .addr = (uintptr_t)addr, .len = len };
-	int ret = fipc_ioctl(fd, FASTIPC_IOC_BUF_REGISTER, &reg);
-
-	*id = reg.id;
-	return ret;
-}
 
 /*
  * A ring with 128-byte SQEs and 32-byte CQEs, as fastipc's commands need,
@@ -233,9 +218,7 @@ static int ring_serve(const struct fsrv *s)
 /* The endpoint, a server process on it, and the endpoint's fd to connect clients through. */
 static int fsrv_start(struct srv *srv, const struct async_params *p, bool ring, int *ep_fd)
 {
-	struct fastipc_ep_create ep = { 0 };
 	struct fsrv s = { .slot = p->max_payload, .nslots = p->max_qd };
-	size_t len = (size_t)s.slot * s.nslots;
 	int ret;
 
 	*ep_fd = -1;
@@ -245,12 +228,7 @@ static int fsrv_start(struct srv *srv, const struct async_params *p, bool ring, 
 	ret = srv_fork(srv, p->server_cpu);
 	if (ret == 0) {
 		/* One slot per outstanding call: no call ever waits for room. */
-		s.pool = bench_map(len, false);
-		ret = s.pool ? fipc_register(s.fd, s.pool, len, &ep.pool_buf) : -ENOMEM;
-		ep.slot_size = s.slot;
-		ep.nslots = s.nslots;
-		if (!ret)
-			ret = fipc_ioctl(s.fd, FASTIPC_IOC_EP_CREATE, &ep);
+		ret = fipc_endpoint(s.fd, s.slot, s.nslots, &s.pool);
 		srv_ready(srv, -ret);
 		if (!ret)
 			ret = ring ? ring_serve(&s) : serve_loop(&s);
@@ -264,25 +242,6 @@ static int fsrv_start(struct srv *srv, const struct async_params *p, bool ring, 
 	}
 	*ep_fd = s.fd;
 	return 0;
-}
-
-/* A client port connected through @ep_fd, with the reply area registered as @reply_id. */
-static int client_open(int ep_fd, const struct async_params *p, uint32_t *reply_id)
-{
-	struct fastipc_connect conn = { .flags = FASTIPC_CONNECT_FD, .ep_fd = ep_fd };
-	int fd, ret;
-
-	fd = open("/dev/fastipc", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = fipc_register(fd, p->area, p->area_len, reply_id);
-	if (!ret)
-		ret = fipc_ioctl(fd, FASTIPC_IOC_CONNECT, &conn);
-	if (ret) {
-		close(fd);
-		return ret;
-	}
-	return fd;
 }
 
 /* Asks the server to quit with a synchronous call; true once it acknowledged. */
@@ -343,7 +302,7 @@ static int fasync_start(struct amech *m, const struct async_params *p)
 		return ret;
 	}
 	a->ring_up = true;
-	a->fd = client_open(ep, p, &a->reply_id);
+	a->fd = fipc_client(ep, p->area, p->area_len, &a->reply_id);
 	close(ep);
 	if (a->fd < 0)
 		return a->fd;
@@ -537,7 +496,7 @@ static int fsync_start(struct amech *m, const struct async_params *p)
 
 		t->s = s;
 		t->idx = i;
-		t->fd = client_open(ep, p, &t->reply_id);
+		t->fd = fipc_client(ep, p->area, p->area_len, &t->reply_id);
 		if (t->fd < 0) {
 			ret = t->fd;
 			break;

@@ -182,6 +182,12 @@ int bench_placement(const struct bench_cfg *cfg, struct mech **mechs, int nmechs
 		    struct point **ptsp, int *nptsp);
 void bench_progress_total(int nplacements);
 
+/* mech_fastipc.c: fastipc's raw ioctls, for async_fastipc.c too; 0 or -errno. */
+int fipc_ioctl(int fd, unsigned long cmd, void *arg);
+int fipc_register(int fd, void *addr, size_t len, uint32_t *id);
+int fipc_endpoint(int fd, uint32_t slot, uint32_t nslots, uint8_t **pool);
+int fipc_client(int ep_fd, void *buf, size_t len, uint32_t *id);
+
 /* stats.c */
 struct quartiles {
 	double q1, median, q3;

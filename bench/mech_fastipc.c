@@ -29,18 +29,51 @@ struct fipc {
 	uint32_t status;
 };
 
-static int fipc_ioctl(int fd, unsigned long cmd, void *arg)
+int fipc_ioctl(int fd, unsigned long cmd, void *arg)
 {
 	return ioctl(fd, cmd, arg) ? -errno : 0;
 }
 
-static int fipc_register(int fd, void *addr, size_t len, uint32_t *id)
+int fipc_register(int fd, void *addr, size_t len, uint32_t *id)
 {
 	struct fastipc_buf_register reg = { .addr = (uintptr_t)addr, .len = len };
 	int ret = fipc_ioctl(fd, FASTIPC_IOC_BUF_REGISTER, &reg);
 
 	*id = reg.id;
 	return ret;
+}
+
+/* Makes port @fd an endpoint of @nslots slots of @slot bytes, in a pool mapped at *@pool. */
+int fipc_endpoint(int fd, uint32_t slot, uint32_t nslots, uint8_t **pool)
+{
+	struct fastipc_ep_create ep = { .slot_size = slot, .nslots = nslots };
+	size_t len = (size_t)slot * nslots;
+	int ret;
+
+	*pool = bench_map(len, false);
+	if (!*pool)
+		return -ENOMEM;
+	ret = fipc_register(fd, *pool, len, &ep.pool_buf);
+	return ret ?: fipc_ioctl(fd, FASTIPC_IOC_EP_CREATE, &ep);
+}
+
+/* A new client port connected through @ep_fd, with @len bytes at @buf registered as *@id. */
+int fipc_client(int ep_fd, void *buf, size_t len, uint32_t *id)
+{
+	struct fastipc_connect conn = { .flags = FASTIPC_CONNECT_FD, .ep_fd = ep_fd };
+	int fd, ret;
+
+	fd = open("/dev/fastipc", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = fipc_register(fd, buf, len, id);
+	if (!ret)
+		ret = fipc_ioctl(fd, FASTIPC_IOC_CONNECT, &conn);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
 }
 
 /* The reply, if any, to the message just received; the stream's verdict rides on it. */
@@ -83,21 +116,12 @@ static int serve_one(const struct fastipc_serve *m, const uint8_t *data, struct 
 static int fipc_server(int fd, const struct bench_params *p, struct srv *srv)
 {
 	uint32_t slot = p->max_payload > p->max_chunk ? p->max_payload : p->max_chunk;
-	size_t len = (size_t)slot * FIPC_NSLOTS;
 	struct stream_rx rx = { 0 };
-	struct fastipc_ep_create ep = { 0 };
 	struct fastipc_serve m = { .flags = FASTIPC_SERVE_RECV }, next;
-	uint8_t *pool = bench_map(len, false);
+	uint8_t *pool;
 	int ret, done;
 
-	if (!pool)
-		return -ENOMEM;
-	ret = fipc_register(fd, pool, len, &ep.pool_buf);
-	if (ret)
-		return ret;
-	ep.slot_size = slot;
-	ep.nslots = FIPC_NSLOTS;
-	ret = fipc_ioctl(fd, FASTIPC_IOC_EP_CREATE, &ep);
+	ret = fipc_endpoint(fd, slot, FIPC_NSLOTS, &pool);
 	srv_ready(srv, -ret);
 	if (ret)
 		return ret;
@@ -119,7 +143,6 @@ static int fipc_server(int fd, const struct bench_params *p, struct srv *srv)
 static int fipc_start(struct mech *mech, const struct bench_params *p)
 {
 	struct fipc *f = calloc(1, sizeof(*f));
-	struct fastipc_connect conn = { .flags = FASTIPC_CONNECT_FD };
 	int ep, ret;
 
 	if (!f)
@@ -148,12 +171,8 @@ static int fipc_start(struct mech *mech, const struct bench_params *p)
 		goto out;
 	/* Later servers need not inherit (and copy) the pinned reply buffer. */
 	madvise(f->reply, f->reply_len, MADV_DONTFORK);
-	f->fd = open("/dev/fastipc", O_RDWR | O_CLOEXEC);
-	ret = f->fd < 0 ? -errno : fipc_register(f->fd, f->reply, f->reply_len, &f->reply_id);
-	if (ret)
-		goto out;
-	conn.ep_fd = ep;
-	ret = fipc_ioctl(f->fd, FASTIPC_IOC_CONNECT, &conn);
+	f->fd = fipc_client(ep, f->reply, f->reply_len, &f->reply_id);
+	ret = f->fd < 0 ? f->fd : 0;
 out:
 	close(ep);
 	return ret;
