@@ -181,9 +181,9 @@ static uint64_t timed_run(const struct async_cfg *cfg, const struct apoint *pt, 
 	/* Nothing left from the run before can pass for a reply of this one. */
 	memset(status, 0xff, calls * sizeof(*status));
 	memset(rlen, 0xff, calls * sizeof(*rlen));
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	ret = pt->m->run(pt->m, &r);
-	t = now_ns() - t0;
+	t = bench_now_ns() - t0;
 	if (ret)
 		fail_run("%s", strerror(-ret));
 	check_run(pt->m, &r);
@@ -404,7 +404,7 @@ int async_bench(const struct async_cfg *cfg, struct amech **mechs, int nmechs,
 	const char *placements[2];
 	struct async_params p = { .max_qd = ASYNC_MAX_QD, .area_len = AREA_LEN };
 	struct apoint *pts = NULL;
-	uint64_t done = 0, total, t0 = now_ns();
+	uint64_t done = 0, total, t0 = bench_now_ns();
 	int i, k, pl, npl = 0, npts = 0, first, ret;
 	char sz[16];
 
@@ -461,7 +461,8 @@ int async_bench(const struct async_cfg *cfg, struct amech **mechs, int nmechs,
 		}
 		stop_servers(mechs, nmechs);
 	}
-	fprintf(stderr, "fastipc-bench: async: %d points in %.0f s\n", npts, (now_ns() - t0) / 1e9);
+	fprintf(stderr, "fastipc-bench: async: %d points in %.0f s\n", npts,
+		(bench_now_ns() - t0) / 1e9);
 	ret = write_csv(outdir, pts, npts);
 	if (!ret)
 		print_summary(cfg, mechs, nmechs, pts, npts, placements, npl);

@@ -111,7 +111,7 @@ static inline uint32_t bench_status(const uint8_t *p, uint32_t len)
 /* What is running, for the watchdog and fail_run(): the harnesses keep it up to date. */
 extern char bench_current[200];
 
-uint64_t now_ns(void);
+uint64_t bench_now_ns(void);
 void bench_watchdog(void);
 /* Says what failed in bench_current and ends the bench. */
 void __attribute__((noreturn, format(printf, 1, 2))) fail_run(const char *fmt, ...);

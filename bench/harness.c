@@ -91,9 +91,9 @@ static uint64_t timed_call(const struct point *pt)
 	uint64_t t0, t1;
 
 	bench_stamp(c.req, c.len, ++seq);
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	do_call(pt, &c);
-	t1 = now_ns();
+	t1 = bench_now_ns();
 	verify(pt, &c);
 	return t1 - t0;
 }
@@ -107,13 +107,13 @@ static uint64_t timed_stream(const struct point *pt, bool full)
 		.full = full,
 		.buf = stream_base + BENCH_HEADROOM,
 	};
-	uint64_t t0 = now_ns();
+	uint64_t t0 = bench_now_ns();
 	int ret;
 
 	ret = pt->m->stream(pt->m, &s);
 	if (ret)
 		fail_run("stream failed or arrived corrupt: %s", strerror(-ret));
-	return now_ns() - t0;
+	return bench_now_ns() - t0;
 }
 
 static void load_pattern(const struct point *pt)

@@ -23,7 +23,7 @@
 
 char bench_current[200];
 
-uint64_t now_ns(void)
+uint64_t bench_now_ns(void)
 {
 	struct timespec ts;
 
