@@ -531,21 +531,8 @@ struct sync_caller {
 static void *sync_caller_fn(void *arg)
 {
 	struct sync_caller *s = arg;
-	struct fastipc_reply rep;
-	char req[256];
-	uint32_t i, seed, len;
-	int ret;
 
-	for (i = 0; i < 100 && !s->err; i++) {
-		seed = s->seed + i;
-		len = 1 + seed % sizeof(req);
-		fipc_fill(req, len, seed);
-		ret = fastipc_call(s->cl, OP_ECHO, req, len, &rep, 0);
-		if (ret)
-			s->err = ret;
-		else if (rep.status || rep.len != len || !fipc_check(rep.data, len, seed))
-			s->err = -EPROTO;
-	}
+	s->err = lt_echo_calls(s->cl, s->seed, 100);
 	return NULL;
 }
 

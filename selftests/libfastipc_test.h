@@ -240,6 +240,29 @@ static inline int lt_info(struct fastipc_client *cl, const void *req, uint32_t l
 }
 
 /*
+ * @n OP_ECHO calls on @cl, call i of 1 to 256 bytes of the pattern of
+ * @seed + i, each reply checked: 0, the first error, or -EPROTO.
+ */
+static inline int lt_echo_calls(struct fastipc_client *cl, uint32_t seed, uint32_t n)
+{
+	struct fastipc_reply rep;
+	char req[256];
+	uint32_t i, len;
+	int ret;
+
+	for (i = 0; i < n; i++, seed++) {
+		len = 1 + seed % sizeof(req);
+		fipc_fill(req, len, seed);
+		ret = fastipc_call(cl, OP_ECHO, req, len, &rep, 0);
+		if (ret)
+			return ret;
+		if (rep.status || rep.len != len || !fipc_check(rep.data, len, seed))
+			return -EPROTO;
+	}
+	return 0;
+}
+
+/*
  * A call made by a thread of its own, so that the test can act while it is
  * in progress: OP_* @opcode with request "xy", the reply copied to @buf.
  */

@@ -24,22 +24,9 @@ struct storm {
 static void *storm_fn(void *arg)
 {
 	struct storm *s = arg;
-	struct fastipc_reply rep;
-	char req[256];
-	uint32_t i, seed, len;
-	int ret;
 
 	pthread_barrier_wait(s->start);
-	for (i = 0; i < NCALLS && !s->err; i++) {
-		seed = s->seed * NCALLS + i;
-		len = 1 + seed % sizeof(req);
-		fipc_fill(req, len, seed);
-		ret = fastipc_call(s->cl, OP_ECHO, req, len, &rep, 0);
-		if (ret)
-			s->err = ret;
-		else if (rep.status || rep.len != len || !fipc_check(rep.data, len, seed))
-			s->err = -EPROTO;
-	}
+	s->err = lt_echo_calls(s->cl, s->seed * NCALLS, NCALLS);
 	return NULL;
 }
 
