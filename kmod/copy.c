@@ -10,22 +10,23 @@
  *   movsq           rep movsq, which some CPUs (and emulators) run far faster
  *                   than rep movsb.
  *   nontemporal     streaming stores that bypass the cache, for payloads too
- *                   big to stay in this CPU's share of the last-level cache.
+ *                   big to stay cached, where leaving the cache alone pays.
  *
  * Which is fastest differs by CPU, so at load the module times each routine
  * on sizes from 64 B to 4 MiB, from a user mapping into a vmalloc buffer as
- * a real payload travels, and keeps the best time of five runs. From those:
- * the bulk routine is the faster of copy_from_user and movsq at 64 KiB; the
- * unrolled copy takes the sizes from 64 B up to the first one where it no
- * longer beats the bulk routine; the non-temporal copy takes every size from
- * the first one, above
- * the LLC share, where it beats the bulk routine for that size and all larger
- * ones. Each choice is a read-only module parameter, and may be given at load
- * instead of measured. debugfs fastipc/copy_calibration shows the table.
+ * a real payload travels, followed by one read of the copy as its receiver
+ * will read it (which is where streaming stores pay: the copy is not in the
+ * cache), and keeps the best time of five runs. From those: the bulk routine
+ * is the faster of copy_from_user and movsq at 64 KiB; the non-temporal copy
+ * takes every size from the first one where it beats the bulk routine for
+ * that size and all larger ones; the unrolled copy takes the sizes from 64 B
+ * up to the first one where it no longer beats the routine that would copy
+ * that size otherwise. Each
+ * choice is a read-only module parameter, and may be given at load instead
+ * of measured. debugfs fastipc/copy_calibration shows the table.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/cpumask.h>
 #include <linux/debugfs.h>
 #include <linux/instrumented.h>
 #include <linux/ktime.h>
@@ -187,23 +188,38 @@ static const u32 fastipc_cal_sizes[] = {
 static u64 fastipc_cal_ns[ARRAY_SIZE(fastipc_cal_sizes)][FASTIPC_COPY_NR];
 static bool fastipc_calibrated;
 
-/* Best time of several runs for one copy of @size bytes, in ns. */
+/* The receiver's read of a copy; summed so the compiler keeps the loads. */
+static u64 fastipc_read_back(const void *buf, u32 size)
+{
+	const u64 *w = buf;
+	u64 sum = 0;
+	u32 i;
+
+	for (i = 0; i < size / sizeof(u64); i++)
+		sum += READ_ONCE(w[i]);
+	return sum;
+}
+
+/* Best time of several runs for one copy of @size bytes and its read, in ns. */
 static u64 fastipc_time_copy(int routine, void *dst, const void __user *src, u32 size)
 {
 	unsigned int iters = max(1U, (256U << 10) / size);
-	u64 best = U64_MAX;
+	u64 best = U64_MAX, sum = 0;
 	unsigned int run, i;
 	u64 start;
 
 	for (run = 0; run < FASTIPC_CAL_RUNS; run++) {
 		start = ktime_get_ns();
-		for (i = 0; i < iters; i++)
+		for (i = 0; i < iters; i++) {
 			if (fastipc_copy_fns[routine](dst, src, size))
 				return U64_MAX;
+			sum += fastipc_read_back(dst, size);
+		}
 		best = min(best, div_u64(ktime_get_ns() - start, iters));
 		cond_resched();
 	}
-	return best;
+	/* The source is zeroed: anything else means the copy went wrong. */
+	return sum ? U64_MAX : best;
 }
 
 static int fastipc_measure(void)
@@ -240,19 +256,10 @@ out_free:
 	return ret;
 }
 
-/* This CPU's share of the last-level cache, in bytes (at least 256 KiB). */
-static u32 fastipc_llc_share(void)
-{
-	int kib = boot_cpu_data.x86_cache_size;
-
-	return max_t(u32, kib > 0 ? (u32)kib * 1024 / num_online_cpus() : 0, 256U << 10);
-}
-
 static void fastipc_choose(void)
 {
 	const u64 (*ns)[FASTIPC_COPY_NR] = fastipc_cal_ns;
-	u32 llc = fastipc_llc_share();
-	int s, bulk;
+	int s, bulk, other;
 
 	if (copy_bulk != FASTIPC_COPY_KERNEL && copy_bulk != FASTIPC_COPY_MOVSQ)
 		copy_bulk = ns[FASTIPC_CAL_BULK_SIZE][FASTIPC_COPY_MOVSQ] <
@@ -260,21 +267,24 @@ static void fastipc_choose(void)
 			    FASTIPC_COPY_MOVSQ : FASTIPC_COPY_KERNEL;
 	bulk = copy_bulk;
 
-	if (copy_small_max < 0) {
-		copy_small_max = 0;
-		for (s = 0; s < ARRAY_SIZE(fastipc_cal_sizes); s++) {
-			if (ns[s][FASTIPC_COPY_UNROLLED] >= ns[s][bulk])
-				break;
-			copy_small_max = fastipc_cal_sizes[s];
-		}
-	}
-
 	if (copy_nt_min < 0) {
 		copy_nt_min = 0;
 		for (s = ARRAY_SIZE(fastipc_cal_sizes) - 1; s >= 0; s--) {
-			if (fastipc_cal_sizes[s] <= llc || ns[s][FASTIPC_COPY_NT] >= ns[s][bulk])
+			if (ns[s][FASTIPC_COPY_NT] >= ns[s][bulk])
 				break;
 			copy_nt_min = fastipc_cal_sizes[s];
+		}
+	}
+
+	/* Small sizes: against whichever routine would copy them otherwise. */
+	if (copy_small_max < 0) {
+		copy_small_max = 0;
+		for (s = 0; s < ARRAY_SIZE(fastipc_cal_sizes); s++) {
+			other = copy_nt_min && fastipc_cal_sizes[s] >= copy_nt_min ?
+				FASTIPC_COPY_NT : bulk;
+			if (ns[s][FASTIPC_COPY_UNROLLED] >= ns[s][other])
+				break;
+			copy_small_max = fastipc_cal_sizes[s];
 		}
 	}
 }
