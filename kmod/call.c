@@ -52,21 +52,32 @@ static int fastipc_wait_errno(int ret)
 
 /*
  * A thread whose partner runs on another CPU spins for the partner's answer
- * for up to spin_ns before it sleeps: a partner that answers in that time
- * saves both the sleep and the cross-CPU wake-up, which cost more than the
- * spinning. Never when the partner shares our CPU, where it could not run.
+ * before it sleeps: a partner that answers meanwhile saves both the sleep and
+ * the cross-CPU wake-up, which cost more than the spinning. Never when the
+ * partner shares our CPU, where it could not run.
+ *
+ * How long is learnt per endpoint and direction: twice the moving average of
+ * how long answers took lately, at least FASTIPC_SPIN_MIN_NS and at most
+ * spin_ns. When answers take longer than spin_ns on average, nobody spins:
+ * the CPU time would be lost.
  */
-static unsigned int spin_ns = 50000;
+static unsigned int spin_ns = 200000;
 module_param(spin_ns, uint, 0644);
-MODULE_PARM_DESC(spin_ns, "Spin this long (ns) for a partner on another CPU before sleeping; 0 never");
+MODULE_PARM_DESC(spin_ns, "Spin at most this long (ns) for a partner on another CPU before sleeping; 0 never");
 
-static bool fastipc_spin_start(u64 *end, int partner_cpu)
+#define FASTIPC_SPIN_MIN_NS	10000
+#define FASTIPC_SPIN_AVG_SHIFT	3	/* each answer weighs 1/8 in the average */
+
+/* Start waiting for an answer; true if spinning for it is worth a try. */
+static bool fastipc_spin_start(struct fastipc_spin *spin, int partner_cpu, u64 *start, u64 *end)
 {
-	unsigned int ns = READ_ONCE(spin_ns);
+	unsigned int max = READ_ONCE(spin_ns);
+	u64 avg = READ_ONCE(spin->avg_ns);
 
-	if (!ns || partner_cpu < 0 || partner_cpu == raw_smp_processor_id())
+	*start = local_clock();
+	if (!max || avg > max || partner_cpu < 0 || partner_cpu == raw_smp_processor_id())
 		return false;
-	*end = local_clock() + ns;
+	*end = *start + clamp_t(u64, 2 * avg, FASTIPC_SPIN_MIN_NS, max);
 	return true;
 }
 
@@ -76,6 +87,17 @@ static bool fastipc_spin_more(u64 end)
 		return false;
 	cpu_relax();
 	return true;
+}
+
+/* The answer came @start ns after the wait began: fold it into the average. */
+static void fastipc_spin_learn(struct fastipc_spin *spin, u64 start)
+{
+	u32 took = min_t(u64, local_clock() - start, U32_MAX);
+	u32 avg = READ_ONCE(spin->avg_ns);
+
+	/* Racy on purpose: a lost update only slows the learning down. */
+	WRITE_ONCE(spin->avg_ns, avg - (avg >> FASTIPC_SPIN_AVG_SHIFT) +
+				 (took >> FASTIPC_SPIN_AVG_SHIFT));
 }
 
 static u8 *fastipc_slot_data(struct fastipc_endpoint *ep, struct fastipc_slot *slot)
@@ -402,7 +424,7 @@ int fastipc_cmd_call(struct fastipc_port *port, void *data)
 	struct fastipc_endpoint *ep;
 	struct fastipc_slot *slot;
 	ktime_t deadline = KTIME_MAX;
-	u64 spin_end;
+	u64 wait_start, spin_end;
 	int ret;
 
 	if (arg->flags || arg->reserved0 || arg->reserved[0] || arg->reserved[1])
@@ -432,7 +454,8 @@ int fastipc_cmd_call(struct fastipc_port *port, void *data)
 	if (ret)
 		goto out_release;
 
-	if (fastipc_spin_start(&spin_end, READ_ONCE(call.server_cpu)))
+	if (fastipc_spin_start(&ep->reply_spin, READ_ONCE(call.server_cpu), &wait_start,
+			       &spin_end))
 		while (!fastipc_caller_done(&call) && fastipc_spin_more(spin_end))
 			;
 	/* Most calls have no timeout: spare them the hrtimer sleeper. */
@@ -444,6 +467,7 @@ int fastipc_cmd_call(struct fastipc_port *port, void *data)
 	/* A reply that came meanwhile wins over the signal or the timeout. */
 	ret = fastipc_caller_cancel(&call, true) ? fastipc_wait_errno(ret) : call.error;
 	if (!ret) {
+		fastipc_spin_learn(&ep->reply_spin, wait_start);
 		arg->status = call.status;
 		arg->reply_len = call.reply_len;
 	}
@@ -639,7 +663,7 @@ static int fastipc_receive(struct fastipc_endpoint *ep, struct fastipc_serve *ar
 {
 	struct fastipc_waiter w = { .slot = NULL, .async = false, .task = current };
 	struct fastipc_slot *slot;
-	u64 spin_end;
+	u64 wait_start, spin_end;
 	int ret;
 
 	spin_lock(&ep->lock);
@@ -653,7 +677,7 @@ static int fastipc_receive(struct fastipc_endpoint *ep, struct fastipc_serve *ar
 		list_add(&w.node, &ep->idle);
 		spin_unlock(&ep->lock);
 		/* The caller just answered may be back with its next call at once. */
-		if (fastipc_spin_start(&spin_end, caller_cpu))
+		if (fastipc_spin_start(&ep->next_spin, caller_cpu, &wait_start, &spin_end))
 			while (!READ_ONCE(w.slot) && fastipc_spin_more(spin_end))
 				;
 		ret = wait_event_interruptible(w.wq, READ_ONCE(w.slot));
@@ -665,6 +689,9 @@ static int fastipc_receive(struct fastipc_endpoint *ep, struct fastipc_serve *ar
 			spin_unlock(&ep->lock);
 			return fastipc_wait_errno(ret);
 		}
+		/* Only a wait right after answering says how soon callers return. */
+		if (caller_cpu >= 0)
+			fastipc_spin_learn(&ep->next_spin, wait_start);
 	}
 	fastipc_received(ep, slot, arg);
 	spin_unlock(&ep->lock);

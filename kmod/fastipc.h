@@ -128,6 +128,11 @@ struct fastipc_slot {
 	struct fastipc_user *user;
 };
 
+/* How long a partner took to answer lately: see fastipc_spin_start(). */
+struct fastipc_spin {
+	u32 avg_ns;
+};
+
 /**
  * struct fastipc_endpoint - where calls and messages arrive
  * @ref: the owning port, each connected port, and each call routed here.
@@ -145,6 +150,8 @@ struct fastipc_slot {
  * @slot_wq: senders waiting for a free slot.
  * @slot_waiters: io_uring calls waiting for a free slot (uring.c).
  * @poll_wq: poll on the endpoint and on its clients.
+ * @reply_spin: how soon calls here are answered (read and written unlocked).
+ * @next_spin: how soon a caller comes back after its answer (likewise).
  * @pool: the registered buffer holding the receive pool.
  * @pool_base: the first slot's kernel address.
  * @slot_size: bytes per slot.
@@ -175,6 +182,8 @@ struct fastipc_endpoint {
 	wait_queue_head_t slot_wq;
 	struct list_head slot_waiters;
 	wait_queue_head_t poll_wq;
+	struct fastipc_spin reply_spin;	/* callers waiting for a reply */
+	struct fastipc_spin next_spin;	/* servers waiting for the next call */
 
 	struct fastipc_buf *pool;
 	u8 *pool_base;
