@@ -161,6 +161,7 @@ struct bench_cfg {
 	uint64_t run_ns;	/* how long one run should take */
 	uint64_t stream_total;	/* bytes per stream run */
 	unsigned int watchdog_s;
+	bool perf;		/* perf bench sched pipe after every run */
 };
 
 /* One point of the results: a mechanism, a pattern and a size, in one placement. */
@@ -197,7 +198,8 @@ struct quartiles quartiles(double *v, int n);
 
 /* memory.c and perf.c */
 int measure_memory(const char *outdir);
-int perf_compare(const char *outdir, double pipe_same_ns, double pipe_cross_ns, bool quick);
+void perf_sample(const struct bench_params *p);
+int perf_compare(const char *outdir, double pipe_same_ns, double pipe_cross_ns);
 
 /* The mechanisms, in the order they run. */
 extern struct mech mech_fastipc, mech_pipe, mech_unix_stream, mech_unix_seqpacket,

@@ -315,6 +315,8 @@ int bench_placement(const struct bench_cfg *cfg, struct mech **mechs, int nmechs
 				pts[i].m->idle(pts[i].m);
 		}
 		fputc('\n', stderr);
+		if (cfg->perf)
+			perf_sample(p);
 	}
 	quit_servers(mechs, nmechs);
 	*ptsp = pts;

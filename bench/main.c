@@ -282,6 +282,7 @@ int main(int argc, char **argv)
 	for (i = 0; sync && i < NMECHS; i++)
 		if (listed(only, all_mechs[i]->name))
 			mechs[nmechs++] = all_mechs[i];
+	cfg.perf = perf && listed(only, mech_pipe.name) && sync;
 	for (i = 0; async && i < NAMECHS; i++)
 		if (listed(only, all_amechs[i]->name) && (only || !all_amechs[i]->extra))
 			amechs[namechs++] = all_amechs[i];
@@ -340,7 +341,7 @@ int main(int argc, char **argv)
 	}
 	if (write_notes(outdir))
 		return 1;
-	if (perf && nmechs) {
+	if (cfg.perf) {
 		double same = 0, cross = 0;
 
 		for (i = 0; i < npl; i++) {
@@ -351,7 +352,7 @@ int main(int argc, char **argv)
 			else
 				same = v;
 		}
-		if (perf_compare(outdir, same, cross, quick))
+		if (perf_compare(outdir, same, cross))
 			return 1;
 	}
 	printf("\nfastipc-bench: results in %s/results.csv and %s/async.csv\n", outdir, outdir);
