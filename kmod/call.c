@@ -100,6 +100,16 @@ static void fastipc_spin_learn(struct fastipc_spin *spin, u64 start)
 				 (took >> FASTIPC_SPIN_AVG_SHIFT));
 }
 
+/* The endpoint @port is connected to, if a message of @len bytes fits its slots. */
+struct fastipc_endpoint *fastipc_client_ep(struct fastipc_port *port, u32 len)
+{
+	struct fastipc_endpoint *ep = fastipc_port_ep(port, FASTIPC_ROLE_CLIENT);
+
+	if (!IS_ERR(ep) && len > ep->slot_size)
+		return ERR_PTR(-EMSGSIZE);
+	return ep;
+}
+
 static u8 *fastipc_slot_data(struct fastipc_endpoint *ep, struct fastipc_slot *slot)
 {
 	return ep->pool_base + (size_t)(slot - ep->slots) * ep->slot_size;
@@ -429,11 +439,9 @@ int fastipc_cmd_call(struct fastipc_port *port, void *data)
 
 	if (arg->flags || arg->reserved0 || arg->reserved[0] || arg->reserved[1])
 		return -EINVAL;
-	ep = fastipc_port_ep(port, FASTIPC_ROLE_CLIENT);
+	ep = fastipc_client_ep(port, arg->req_len);
 	if (IS_ERR(ep))
 		return PTR_ERR(ep);
-	if (arg->req_len > ep->slot_size)
-		return -EMSGSIZE;
 	ret = fastipc_caller_init(&call, port, ep, arg->reply_buf, arg->reply_offset,
 				  arg->reply_cap);
 	if (ret)
@@ -490,11 +498,9 @@ int fastipc_send_msg(struct fastipc_port *port, const struct fastipc_send *arg, 
 	if (arg->flags & ~FASTIPC_SEND_ALL || arg->reserved0 || arg->reserved[0] ||
 	    arg->reserved[1])
 		return -EINVAL;
-	ep = fastipc_port_ep(port, FASTIPC_ROLE_CLIENT);
+	ep = fastipc_client_ep(port, arg->len);
 	if (IS_ERR(ep))
 		return PTR_ERR(ep);
-	if (arg->len > ep->slot_size)
-		return -EMSGSIZE;
 
 	slot = fastipc_slot_fill(ep, port->user, wait, KTIME_MAX, u64_to_user_ptr(arg->addr),
 				 arg->len);

@@ -366,6 +366,7 @@ __poll_t fastipc_ep_poll(struct fastipc_endpoint *ep, int role, struct file *fil
 			 poll_table *wait);
 
 /* call.c */
+struct fastipc_endpoint *fastipc_client_ep(struct fastipc_port *port, u32 len);
 int fastipc_cmd_call(struct fastipc_port *port, void *arg);
 int fastipc_cmd_send(struct fastipc_port *port, void *arg);
 int fastipc_cmd_serve(struct fastipc_port *port, void *arg);

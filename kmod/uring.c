@@ -290,11 +290,9 @@ static int fastipc_uring_call(struct fastipc_port *port, struct io_uring_cmd *cm
 
 	if (arg->flags || arg->reserved0 || arg->reserved[0] || arg->reserved[1])
 		return -EINVAL;
-	ep = fastipc_port_ep(port, FASTIPC_ROLE_CLIENT);
+	ep = fastipc_client_ep(port, arg->req_len);
 	if (IS_ERR(ep))
 		return PTR_ERR(ep);
-	if (arg->req_len > ep->slot_size)
-		return -EMSGSIZE;
 	op = fastipc_uring_op_alloc(cmd, arg->tag);
 	if (!op)
 		return -ENOMEM;
