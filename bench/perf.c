@@ -25,8 +25,12 @@
 #include <unistd.h>
 
 #define PERF_MAX_SAMPLES	64
-/* About this long per sample: long enough that moving the child early on does not count. */
-#define PERF_SAMPLE_NS		300000000.0
+/*
+ * About this long per sample. perf's time includes forking its child and
+ * reaping it, and across CPUs the child's first loops before it is moved:
+ * a second makes both small.
+ */
+#define PERF_SAMPLE_NS		1000000000.0
 
 static struct {
 	double us[PERF_MAX_SAMPLES];
