@@ -65,7 +65,7 @@ static unsigned int spin_ns = 200000;
 module_param(spin_ns, uint, 0644);
 MODULE_PARM_DESC(spin_ns, "Spin at most this long (ns) for a partner on another CPU before sleeping; 0 never");
 
-#define FASTIPC_SPIN_MIN_NS	10000
+#define FASTIPC_SPIN_MIN_NS	50000
 #define FASTIPC_SPIN_AVG_SHIFT	3	/* each answer weighs 1/8 in the average */
 
 /* Start waiting for an answer; true if spinning for it is worth a try. */
