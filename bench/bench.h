@@ -161,7 +161,7 @@ struct bench_cfg {
 	uint64_t run_ns;	/* how long one run should take */
 	uint64_t stream_total;	/* bytes per stream run */
 	unsigned int watchdog_s;
-	bool perf;		/* perf bench sched pipe after every run */
+	bool perf;		/* perf bench sched pipe after every pipe null echo */
 };
 
 /* One point of the results: a mechanism, a pattern and a size, in one placement. */

@@ -311,12 +311,14 @@ int bench_placement(const struct bench_cfg *cfg, struct mech **mechs, int nmechs
 			progress(placement, k, cfg->runs, &pts[i], first);
 			one_run(cfg, &pts[i], k);
 			units_done++;
+			/* perf's figure is compared with this one: take it at the same time. */
+			if (cfg->perf && pts[i].m == &mech_pipe && pts[i].op == BENCH_ECHO &&
+			    !pts[i].len)
+				perf_sample(p);
 			if (pts[i].m->idle && (i + 1 == npts || pts[i + 1].m != pts[i].m))
 				pts[i].m->idle(pts[i].m);
 		}
 		fputc('\n', stderr);
-		if (cfg->perf)
-			perf_sample(p);
 	}
 	quit_servers(mechs, nmechs);
 	*ptsp = pts;

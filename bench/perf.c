@@ -4,9 +4,9 @@
  * disagree by more than 15%, either the harness or the board is off, and the
  * report says so.
  *
- * perf runs once after every run of a placement, so that it sees the same
- * board as the mechanisms do (drift on a shared host would otherwise show
- * up as disagreement), and in the same placement: its two tasks (perf itself
+ * perf runs right after every run of the bench's pipe null echo, so that
+ * both see the same board (drift on a shared host would otherwise show up
+ * as disagreement), and in the same placement: its two tasks (perf itself
  * and the child it forks) both on the client's CPU, or one on each CPU.
  * `taskset -c 0,1` alone would let the scheduler put both on one CPU, so
  * the child is moved to the server's CPU as soon as it exists.
@@ -164,7 +164,7 @@ int perf_compare(const char *outdir, double pipe_same_ns, double pipe_cross_ns)
 			q = quartiles(samples[cases[i].same_cpu].us + 1, n);
 			diff = (cases[i].ours_ns / 1e3 - q.median) / q.median;
 			snprintf(line, sizeof(line),
-				 "%s: perf bench sched pipe (tasks %s; median of %d runs between the bench's runs, IQR %.2f-%.2f) %.2f usecs/op; fastipc-bench pipe echo 0 B %.2f usecs/op (%+.0f%%)%s\n",
+				 "%s: perf bench sched pipe (tasks %s; median of %d runs, each right after the bench's, IQR %.2f-%.2f) %.2f usecs/op; fastipc-bench pipe echo 0 B %.2f usecs/op (%+.0f%%)%s\n",
 				 cases[i].placement, cases[i].tasks, n, q.q1, q.q3, q.median,
 				 cases[i].ours_ns / 1e3, 100 * diff,
 				 fabs(diff) > 0.15 ? "\nWARNING: they differ by more than 15%: the board was noisy or the harness adds cost" : "");
