@@ -51,6 +51,36 @@ static int fastipc_wait_errno(int ret)
 }
 
 /*
+ * Sleep until @cond, a signal, or @deadline (KTIME_MAX: none); 0 or the
+ * errno the caller sees. Task work queued for this thread with TWA_SIGNAL
+ * sets TIF_NOTIFY_SIGNAL, which ends an interruptible sleep like a signal
+ * would: io_uring queues such work on every thread that used a ring when the
+ * ring is torn down, some time after its fd is closed. It is no signal, so
+ * it must not fail the call: put the flag aside and keep waiting, and set it
+ * again before returning, so that the work runs on the way back to user
+ * space.
+ */
+#define fastipc_wait_event(wq, cond, deadline)					\
+({										\
+	ktime_t __deadline = (deadline);					\
+	bool __notify = false;							\
+	int __ret;								\
+										\
+	for (;;) {								\
+		/* No hrtimer is started for KTIME_MAX. */			\
+		__ret = wait_event_interruptible_hrtimeout(wq, cond,		\
+				fastipc_time_left(__deadline));			\
+		if (__ret != -ERESTARTSYS || task_sigpending(current))	\
+			break;							\
+		clear_notify_signal();						\
+		__notify = true;						\
+	}									\
+	if (__notify)								\
+		set_thread_flag(TIF_NOTIFY_SIGNAL);				\
+	fastipc_wait_errno(__ret);						\
+})
+
+/*
  * A thread whose partner runs on another CPU spins for the partner's answer
  * before it sleeps: a partner that answers meanwhile saves both the sleep and
  * the cross-CPU wake-up, which cost more than the spinning. Never when the
@@ -215,9 +245,10 @@ static int fastipc_charge_oneway(struct fastipc_user *user, bool wait)
 	while (!fastipc_user_charge_oneway(user)) {
 		if (!wait)
 			return -EAGAIN;
-		ret = wait_event_interruptible(user->oneway_wq, fastipc_user_oneway_room(user));
+		ret = fastipc_wait_event(user->oneway_wq, fastipc_user_oneway_room(user),
+					 KTIME_MAX);
 		if (ret)
-			return fastipc_wait_errno(ret);
+			return ret;
 	}
 	return 0;
 }
@@ -244,10 +275,9 @@ struct fastipc_slot *fastipc_slot_fill(struct fastipc_endpoint *ep, struct fasti
 		spin_unlock(&ep->lock);
 		ret = -EAGAIN;
 		if (wait)
-			ret = wait_event_interruptible_hrtimeout(ep->slot_wq,
-								 READ_ONCE(ep->dead) ||
-								 fastipc_slot_available(ep, oneway),
-								 fastipc_time_left(deadline));
+			ret = fastipc_wait_event(ep->slot_wq,
+						 READ_ONCE(ep->dead) ||
+						 fastipc_slot_available(ep, oneway), deadline);
 		if (ret)
 			goto out_uncharge;
 		spin_lock(&ep->lock);
@@ -280,7 +310,7 @@ struct fastipc_slot *fastipc_slot_fill(struct fastipc_endpoint *ep, struct fasti
 out_uncharge:
 	if (oneway)
 		fastipc_user_uncharge_oneway(user);
-	return ERR_PTR(fastipc_wait_errno(ret));
+	return ERR_PTR(ret);
 }
 
 /* Hand a message to the server thread that went idle last, or queue it. */
@@ -466,14 +496,9 @@ int fastipc_cmd_call(struct fastipc_port *port, void *data)
 			       &spin_end))
 		while (!fastipc_caller_done(&call) && fastipc_spin_more(spin_end))
 			;
-	/* Most calls have no timeout: spare them the hrtimer sleeper. */
-	if (deadline == KTIME_MAX)
-		ret = wait_event_interruptible(call.wq, fastipc_caller_done(&call));
-	else
-		ret = wait_event_interruptible_hrtimeout(call.wq, fastipc_caller_done(&call),
-							 fastipc_time_left(deadline));
+	ret = fastipc_wait_event(call.wq, fastipc_caller_done(&call), deadline);
 	/* A reply that came meanwhile wins over the signal or the timeout. */
-	ret = fastipc_caller_cancel(&call, true) ? fastipc_wait_errno(ret) : call.error;
+	ret = fastipc_caller_cancel(&call, true) ? ret : call.error;
 	if (!ret) {
 		fastipc_spin_learn(&ep->reply_spin, wait_start);
 		arg->status = call.status;
@@ -686,14 +711,14 @@ static int fastipc_receive(struct fastipc_endpoint *ep, struct fastipc_serve *ar
 		if (fastipc_spin_start(&ep->next_spin, caller_cpu, &wait_start, &spin_end))
 			while (!READ_ONCE(w.slot) && fastipc_spin_more(spin_end))
 				;
-		ret = wait_event_interruptible(w.wq, READ_ONCE(w.slot));
+		ret = fastipc_wait_event(w.wq, READ_ONCE(w.slot), KTIME_MAX);
 		spin_lock(&ep->lock);
 		/* A message handed over wins over a signal: nothing is lost. */
 		slot = w.slot;
 		if (!slot) {
 			list_del(&w.node);
 			spin_unlock(&ep->lock);
-			return fastipc_wait_errno(ret);
+			return ret;
 		}
 		/* Only a wait right after answering says how soon callers return. */
 		if (caller_cpu >= 0)

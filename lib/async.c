@@ -245,10 +245,9 @@ static int queue_quiet_cancel(struct fastipc_ring *r, int fd, const struct ring_
 /*
  * The ring's set-up, best first. FASTIPC_URING_* need big SQEs and CQEs.
  * With DEFER_TASKRUN a completion's task work waits for the ring's thread
- * to enter io_uring: without it, the signal-like notification would
- * interrupt, with EINTR, whatever synchronous fastipc_call() the thread (a
- * handler, say) is waiting in. TASKRUN_FLAG says when work waits, sparing
- * a system call per reap otherwise.
+ * to enter io_uring, instead of waking the thread for each completion.
+ * TASKRUN_FLAG says when work waits, sparing a system call per reap
+ * otherwise.
  */
 static const unsigned int setup_flags[] = {
 	IORING_SETUP_SQE128 | IORING_SETUP_CQE32 | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE |
