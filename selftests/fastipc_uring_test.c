@@ -484,23 +484,6 @@ static int echo_stop(struct fipc_client *c, struct echo *e, int n)
 }
 
 /*
- * A blocking receive. A thread that has io_uring completions coming can see
- * its blocking FASTIPC_IOC_SERVE end in EINTR when their task work arrives
- * (the two *_not_interrupted_* tests below are about that); a receive that
- * ended so received nothing, so the tests that are about something else
- * simply receive again.
- */
-static int recv_retry(int fd, struct fastipc_serve *msg)
-{
-	int ret;
-
-	do
-		ret = fipc_recv(fd, msg);
-	while (ret == -EINTR);
-	return ret;
-}
-
-/*
  * Waits until the call behind @token, held by this server and submitted on a
  * ring that is gone (closed, or its process died), is cancelled, and consumes
  * the token: 0 once a reply to it got ECANCELED.
@@ -572,7 +555,7 @@ static int all_slots_come_back(struct fipc_ep *ep, int evfd)
 			return ret;
 	}
 	while (held < n) {
-		ret = recv_retry(ep->fd, &msg);
+		ret = fipc_recv(ep->fd, &msg);
 		if (ret)
 			return ret;
 		if (msg.opcode >= OP_SYNC && msg.opcode < OP_SYNC + n) {
@@ -1310,6 +1293,98 @@ TEST_F(uring, call_cqe_carries_the_reply_length_and_the_sign_extended_status)
 	}
 }
 
+/* The caller's and the async call's server: see the test below. */
+struct notify_srv {
+	struct fipc_ep *async_ep, *sync_ep;
+	pid_t caller;
+	int returned;		/* eventfd: the caller's blocking call returned */
+	int err;
+};
+
+static long voluntary_switches(pid_t tid)
+{
+	char buf[2048];
+	const char *p;
+
+	if (fipc_read_task_file(tid, "status", buf, sizeof(buf)))
+		return -1;
+	p = strstr(buf, "voluntary_ctxt_switches:");
+	return p ? strtol(p + strlen("voluntary_ctxt_switches:"), NULL, 10) : -1;
+}
+
+/*
+ * Takes the caller's async call and its blocking call, and answers the async
+ * one while the caller is blocked: its completion is task work for the
+ * caller. Once the caller has woken for it and gone back to sleep in the
+ * ioctl (or has returned), answers the blocking call.
+ */
+static void *notify_srv_fn(void *arg)
+{
+	struct notify_srv *s = arg;
+	struct fastipc_serve a, b;
+	long switches;
+
+	s->err = fipc_recv(s->async_ep->fd, &a);
+	if (!s->err)
+		s->err = fipc_recv(s->sync_ep->fd, &b);
+	if (!s->err)
+		s->err = fipc_wait_blocked_in_ioctl(s->caller);
+	if (s->err)
+		return NULL;
+	switches = voluntary_switches(s->caller);
+	s->err = fipc_reply(s->async_ep->fd, a.token, 7, "async", 5);
+	while (!s->err && !fipc_revents(s->returned, POLLIN) &&
+	       !(voluntary_switches(s->caller) > switches &&
+		 fipc_blocked_in(s->caller, SYS_ioctl) == 1))
+		sched_yield();
+	if (!s->err)
+		s->err = fipc_reply(s->sync_ep->fd, b.token, 9, "sync", 4);
+	return NULL;
+}
+
+/*
+ * A ring's completions are posted from task work of the thread that
+ * submitted: on a ring without DEFER_TASKRUN, io_uring wakes the thread for
+ * it like a signal would. That is no signal: a blocking call of that thread
+ * waits on for its reply, and the completion is posted when the call returns.
+ */
+TEST_F(uring, a_blocking_call_waits_on_through_its_threads_ring_completions)
+{
+	struct notify_srv s = { .async_ep = &self->ep };
+	struct fastipc_call out;
+	struct fipc_client c2;
+	struct fipc_ep ep2;
+	struct cqe cqe;
+	pthread_t thread;
+	int ret;
+
+	ASSERT_EQ(0, fipc_ep_open(&ep2, NULL, 0, SLOT, NSLOTS));
+	ASSERT_EQ(0, fipc_client_open(&c2, ep2.fd, NULL, CBUF));
+	s.sync_ep = &ep2;
+	s.caller = syscall(SYS_gettid);
+	s.returned = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, s.returned);
+	ASSERT_EQ(0, queue_call(&self->ring, &self->c, 1, "q", 1, 0, ROOM, 0, 42));
+	ASSERT_EQ(0, submit_all(&self->ring));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, notify_srv_fn, &s));
+	ret = fipc_call(&c2, 2, "b", 1, 0, &out);
+	eventfd_write(s.returned, 1);
+	pthread_join(thread, NULL);
+	EXPECT_EQ(0, ret);
+	EXPECT_EQ(0, s.err);
+	EXPECT_EQ(9, out.status);
+	EXPECT_EQ(4, out.reply_len);
+	EXPECT_EQ(0, memcmp(c2.buf, "sync", 4));
+	ASSERT_EQ(0, cqe_wait(&self->ring, &cqe));
+	EXPECT_EQ(42, cqe.user_data);
+	EXPECT_EQ(5, cqe.res);
+	EXPECT_EQ(sext(7), cqe.big[0]);
+	EXPECT_EQ(0, memcmp(self->c.buf, "async", 5));
+	close(s.returned);
+	fipc_client_close(&c2);
+	fipc_ep_close(&ep2);
+}
+
 #define BATCH_EPS	4
 #define BATCH_CALLS	64
 #define BATCH_SLOT	512
@@ -1471,7 +1546,7 @@ TEST_F(uring, calls_beyond_the_free_slots_wait_and_complete_as_slots_free)
 		xor_copy(out, ep.pool + msg.offset, LEN);
 		ASSERT_EQ(0, fipc_reply(ep.fd, msg.token, status_of(msg.opcode), out, LEN));
 		if (served + SLOTS < CALLS) {
-			ASSERT_EQ(0, recv_retry(ep.fd, &held[served % SLOTS]));
+			ASSERT_EQ(0, fipc_recv(ep.fd, &held[served % SLOTS]));
 		}
 	}
 	EXPECT_EQ(-EAGAIN, fipc_recv_nonblock(ep.fd, NULL));
@@ -1500,7 +1575,7 @@ static int serve_some(struct fipc_ep *ep, uint32_t *ops, int n)
 	int i, ret;
 
 	for (i = 0; i < n; i++) {
-		ret = recv_retry(ep->fd, &msg);
+		ret = fipc_recv(ep->fd, &msg);
 		if (ret)
 			return ret;
 		if (msg.len > sizeof(out))
@@ -2111,11 +2186,11 @@ TEST_F_TIMEOUT(uring, a_call_waiting_for_a_slot_is_not_sent_once_its_ring_is_clo
 	io_uring_queue_exit(&r);
 	ASSERT_EQ(0, wait_cancelled(ep.fd, held.token, evfd));
 	ASSERT_EQ(0, fipc_async_call(&a, &c, OP_SYNC, "sync", 4, 0));
-	ASSERT_EQ(0, recv_retry(ep.fd, &msg));
+	ASSERT_EQ(0, fipc_recv(ep.fd, &msg));
 	EXPECT_EQ(OP_SYNC, msg.opcode) TH_LOG("call %u of the closed ring was sent", msg.opcode);
 	EXPECT_EQ(0, fipc_reply(ep.fd, msg.token, 0, NULL, 0));
 	if (msg.opcode != OP_SYNC) {
-		ASSERT_EQ(0, recv_retry(ep.fd, &msg));
+		ASSERT_EQ(0, fipc_recv(ep.fd, &msg));
 		EXPECT_EQ(0, fipc_reply(ep.fd, msg.token, 0, NULL, 0));
 	}
 	EXPECT_EQ(0, fipc_async_join(&a));

@@ -473,32 +473,40 @@ static inline int fipc_read_task_file(pid_t tid, const char *file, char *buf, si
 }
 
 /*
- * Waits until thread (or single-threaded child process) @tid sleeps inside
- * system call @nr (any system call if @nr is -1): that is how tests know a
- * caller is blocked in the module without sleeping themselves. The harness
- * timeout bounds the wait.
+ * 1 if thread (or single-threaded child process) @tid sleeps inside system
+ * call @nr (any system call if @nr is -1) now, 0 if not, or -errno.
  */
-static inline int fipc_wait_blocked_in(pid_t tid, long nr)
+static inline int fipc_blocked_in(pid_t tid, long nr)
 {
 	char buf[512];
 	const char *state;
 	int ret;
 
-	for (;;) {
-		ret = fipc_read_task_file(tid, "syscall", buf, sizeof(buf));
-		if (ret)
-			return ret;
-		if (buf[0] != 'r' && strtol(buf, NULL, 10) >= 0 &&
-		    (nr < 0 || strtol(buf, NULL, 10) == nr)) {
-			ret = fipc_read_task_file(tid, "stat", buf, sizeof(buf));
-			if (ret)
-				return ret;
-			state = strrchr(buf, ')');
-			if (state && state[2] == 'S')
-				return 0;
-		}
+	ret = fipc_read_task_file(tid, "syscall", buf, sizeof(buf));
+	if (ret)
+		return ret;
+	if (buf[0] == 'r' || strtol(buf, NULL, 10) < 0 ||
+	    (nr >= 0 && strtol(buf, NULL, 10) != nr))
+		return 0;
+	ret = fipc_read_task_file(tid, "stat", buf, sizeof(buf));
+	if (ret)
+		return ret;
+	state = strrchr(buf, ')');
+	return state && state[2] == 'S';
+}
+
+/*
+ * Waits until @tid sleeps inside system call @nr: that is how tests know a
+ * caller is blocked in the module without sleeping themselves. The harness
+ * timeout bounds the wait.
+ */
+static inline int fipc_wait_blocked_in(pid_t tid, long nr)
+{
+	int ret;
+
+	while (!(ret = fipc_blocked_in(tid, nr)))
 		sched_yield();
-	}
+	return ret < 0 ? ret : 0;
 }
 
 static inline int fipc_wait_blocked_in_ioctl(pid_t tid)
