@@ -107,7 +107,8 @@ static bool fastipc_spin_start(struct fastipc_spin *spin, int partner_cpu, u64 *
 	*start = local_clock();
 	if (!max || avg > max || partner_cpu < 0 || partner_cpu == raw_smp_processor_id())
 		return false;
-	*end = *start + clamp_t(u64, 2 * avg, FASTIPC_SPIN_MIN_NS, max);
+	/* spin_ns may be set below the floor: it is the bound still. */
+	*end = *start + min_t(u64, max_t(u64, 2 * avg, FASTIPC_SPIN_MIN_NS), max);
 	return true;
 }
 

@@ -21,9 +21,9 @@
  * takes every size from the first one where it beats the bulk routine for
  * that size and all larger ones; the unrolled copy takes the sizes from 64 B
  * up to the first one where it no longer beats the routine that would copy
- * that size otherwise. Each
- * choice is a read-only module parameter, and may be given at load instead
- * of measured. debugfs fastipc/copy_calibration shows the table.
+ * that size otherwise. Each choice is a read-only module parameter, and may
+ * be given at load instead of measured. debugfs fastipc/copy_calibration
+ * shows the table.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
