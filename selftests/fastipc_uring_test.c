@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 
+#include <linux/membarrier.h>
 #include <liburing.h>
 
 #include "kselftest_harness.h"
@@ -2773,6 +2774,214 @@ TEST_F_TIMEOUT(uring, closing_the_ring_lets_an_endpoint_closed_under_a_waiting_r
 	EXPECT_EQ(2, cqe.user_data);
 	EXPECT_EQ(-EPIPE, cqe.res);
 	EXPECT_EQ(-EPIPE, fipc_call(&self->c, 1, NULL, 0, 0, NULL));
+}
+
+/* --- Lifecycles that cross processes and ring teardown ---------------------- */
+
+/*
+ * A call outlives the process that submitted it when another process keeps
+ * the ring: the server may forward it after that process was reaped, and the
+ * reply reaches the ring's CQE byte for byte.
+ */
+TEST_F_TIMEOUT(uring, a_call_whose_submitter_was_reaped_is_forwarded_and_answered_in_the_ring, 60)
+{
+	static const char req[] = "from a process that is gone";
+	uint8_t fwd[SLOT], reply[ROOM];
+	struct fastipc_serve msg, fmsg;
+	struct fipc_ep target;
+	struct io_uring r;
+	struct cqe cqe;
+	pid_t pid;
+
+	ASSERT_EQ(0, fipc_ep_open(&target, NULL, 0, SLOT, 2));
+	ASSERT_EQ(0, ring_init(&r, 4, RING_FLAGS));
+	memset(self->c.buf, GUARD, ROOM + 1);
+	pid = fipc_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		CHILD_CHECK(queue_call(&r, &self->c, 7, req, sizeof(req), 0, ROOM, 0, 1) == 0);
+		CHILD_CHECK(submit_all(&r) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, fipc_reap(pid));
+	/*
+	 * The reaped process's pid is freed after an RCU grace period unless
+	 * something still holds it; MEMBARRIER_CMD_GLOBAL waits for one.
+	 */
+	syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
+
+	ASSERT_EQ(0, fipc_recv(self->ep.fd, &msg));
+	ASSERT_EQ(7, msg.opcode);
+	ASSERT_EQ(sizeof(req), msg.len);
+	fipc_fill(fwd, sizeof(fwd), 12);
+	ASSERT_EQ(0, fipc_forward(self->ep.fd, target.fd, msg.token, 8, fwd, sizeof(fwd)));
+	ASSERT_EQ(0, fipc_recv(target.fd, &fmsg));
+	ASSERT_EQ(8, fmsg.opcode);
+	ASSERT_EQ(sizeof(fwd), fmsg.len);
+	EXPECT_TRUE(fipc_check(target.pool + fmsg.offset, fmsg.len, 12));
+
+	fipc_fill(reply, sizeof(reply), 13);
+	ASSERT_EQ(0, fipc_reply(target.fd, fmsg.token, status_of(8), reply, sizeof(reply)));
+	ASSERT_EQ(0, cqe_wait(&r, &cqe));
+	EXPECT_EQ(1, cqe.user_data);
+	EXPECT_EQ(ROOM, cqe.res);
+	EXPECT_EQ(sext(status_of(8)), cqe.big[0]);
+	EXPECT_TRUE(fipc_check(self->c.buf, ROOM, 13));
+	EXPECT_EQ(GUARD, self->c.buf[ROOM]);
+	io_uring_queue_exit(&r);
+	fipc_ep_close(&target);
+}
+
+/* A thread that submits a receive to a ring, then blocks in something else. */
+struct recv_then_block {
+	struct io_uring *ring;
+	int recv_fd;		/* the endpoint the receive goes to */
+	uint32_t msgs_id;
+	int serve_fd;		/* block in SERVE here, or in vfork() if -1 */
+	int ready[2];		/* a byte once the receive is submitted and it blocks */
+	int go[2];		/* vfork()'s child waits for a byte here */
+	int submit;		/* the submission's result */
+	int ret;		/* SERVE's result */
+	struct fastipc_serve msg;
+	pid_t tid;
+};
+
+static void *recv_then_block_fn(void *arg)
+{
+	struct recv_then_block *t = arg;
+	char byte;
+	pid_t pid;
+
+	__atomic_store_n(&t->tid, gettid(), __ATOMIC_SEQ_CST);
+	t->submit = queue_recv(t->ring, t->recv_fd, t->msgs_id, 0, 0, 1, 0) ?: submit_all(t->ring);
+	if (t->serve_fd >= 0) {
+		if (write(t->ready[1], "s", 1) != 1)
+			t->submit = -EIO;
+		t->ret = fipc_recv(t->serve_fd, &t->msg);
+		return NULL;
+	}
+	/*
+	 * A vfork() parent sleeps killable until its child exits: task work
+	 * queued for this thread (the receive's completion) cannot run.
+	 */
+	pid = vfork();
+	if (pid == 0) {
+		if (write(t->ready[1], "v", 1) != 1 || read(t->go[0], &byte, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	t->ret = pid < 0 ? -errno : fipc_reap(pid);
+	return NULL;
+}
+
+static int recv_then_block_start(struct recv_then_block *t, pthread_t *thread)
+{
+	char byte;
+
+	if (pipe2(t->ready, O_CLOEXEC) || pipe2(t->go, O_CLOEXEC))
+		return -errno;
+	errno = pthread_create(thread, NULL, recv_then_block_fn, t);
+	if (errno)
+		return -errno;
+	if (read(t->ready[0], &byte, 1) != 1)
+		return -EIO;
+	return t->submit;
+}
+
+static void recv_then_block_close(struct recv_then_block *t)
+{
+	close(t->ready[0]);
+	close(t->ready[1]);
+	close(t->go[0]);
+	close(t->go[1]);
+}
+
+/*
+ * The review's spinning ring exit: a receive waits in a ring, another thread
+ * closes the ring while the receive's submitter sleeps in SERVE elsewhere.
+ * The ring must go at once, with the endpoint file its receive held (the
+ * endpoint then shuts down: EPIPE), and the sleeping SERVE must go on to
+ * receive its own message, not fail.
+ */
+TEST_F_TIMEOUT(uring, closing_a_ring_while_its_receives_submitter_sleeps_in_serve_lets_it_go, 60)
+{
+	struct recv_then_block t = { .ring = NULL };
+	struct fipc_client c2;
+	struct fipc_ep ep2;
+	struct io_uring r;
+	pthread_t thread;
+
+	ASSERT_EQ(0, fipc_ep_open(&ep2, NULL, 0, SLOT, 2));
+	ASSERT_EQ(0, fipc_client_open(&c2, ep2.fd, NULL, ROOM));
+	ASSERT_EQ(0, ring_init(&r, 4, RING_FLAGS));
+	t.ring = &r;
+	t.recv_fd = self->ep.fd;
+	t.msgs_id = self->msgs_id;
+	t.serve_fd = ep2.fd;
+	ASSERT_EQ(0, recv_then_block_start(&t, &thread));
+	ASSERT_EQ(0, fipc_wait_blocked_in_ioctl(__atomic_load_n(&t.tid, __ATOMIC_SEQ_CST)));
+
+	io_uring_queue_exit(&r);
+	close(self->ep.fd);
+	self->ep.fd = -1;
+	/* A ring exit that never ends keeps the endpoint up: no EPIPE. */
+	EXPECT_EQ(-EPIPE, fipc_call(&self->c, 1, "x", 1, WATCHDOG_MS * 1000000ULL, NULL));
+
+	ASSERT_EQ(0, fipc_send(c2.fd, 0, 42, "wake", 4));
+	pthread_join(thread, NULL);
+	EXPECT_EQ(0, t.ret);
+	EXPECT_EQ(42, t.msg.opcode);
+	EXPECT_EQ(4, t.msg.len);
+	recv_then_block_close(&t);
+	fipc_client_close(&c2);
+	fipc_ep_close(&ep2);
+}
+
+/*
+ * A message handed to a receive whose ring is closed before the receive's
+ * completion could be posted (its submitter cannot run task work meanwhile)
+ * goes back to the endpoint's queue, and another server thread gets it.
+ */
+TEST_F_TIMEOUT(uring, a_message_taken_by_a_receive_whose_ring_dies_is_received_by_another_server,
+	       60)
+{
+	struct recv_then_block t = { .serve_fd = -1 };
+	uint8_t req[SLOT], reply[ROOM];
+	struct fastipc_serve msg;
+	struct fipc_async a;
+	struct io_uring r;
+	pthread_t thread;
+
+	ASSERT_EQ(0, ring_init(&r, 4, RING_FLAGS));
+	t.ring = &r;
+	t.recv_fd = self->ep.fd;
+	t.msgs_id = self->msgs_id;
+	ASSERT_EQ(0, recv_then_block_start(&t, &thread));
+
+	/* Once the caller sleeps, the receive has taken its request. */
+	fipc_fill(req, sizeof(req), 21);
+	ASSERT_EQ(0, fipc_async_call(&a, &self->c, 21, req, sizeof(req), 0));
+	ASSERT_EQ(0, fipc_async_wait_blocked(&a));
+	EXPECT_EQ(0, fipc_revents(self->ep.fd, POLLIN));
+
+	io_uring_queue_exit(&r);
+	EXPECT_EQ(1, poll(&(struct pollfd){ .fd = self->ep.fd, .events = POLLIN }, 1,
+			  WATCHDOG_MS)) TH_LOG("the message went down with the ring");
+	ASSERT_EQ(0, fipc_recv_nonblock(self->ep.fd, &msg));
+	EXPECT_EQ(21, msg.opcode);
+	ASSERT_EQ(SLOT, msg.len);
+	EXPECT_TRUE(fipc_check(self->ep.pool + msg.offset, SLOT, 21));
+	fipc_fill(reply, sizeof(reply), 22);
+	EXPECT_EQ(0, fipc_reply(self->ep.fd, msg.token, 5, reply, sizeof(reply)));
+	EXPECT_EQ(0, fipc_async_join(&a));
+	EXPECT_EQ(5, a.call.status);
+	EXPECT_EQ(ROOM, a.call.reply_len);
+	EXPECT_TRUE(fipc_check(self->c.buf, ROOM, 22));
+
+	ASSERT_EQ(1, write(t.go[1], "g", 1));
+	pthread_join(thread, NULL);
+	EXPECT_EQ(0, t.ret);
+	recv_then_block_close(&t);
 }
 
 TEST_HARNESS_MAIN
