@@ -1,84 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Messages: call, one-way send, reply-and-receive and forward.
+ * Calls: call, one-way send, reply-and-receive and forward.
  *
- * A message takes a free slot of the endpoint's receive pool as it arrives,
- * and the sender copies its payload straight into the slot, whether or not a
- * server thread waits: the single copy never depends on timing. The slot is
- * then handed to the server thread that went idle last (its cache is the
- * warmest) or queued. The server answers through the slot's token; the reply
- * is copied once, by the server, into the caller's registered reply buffer.
+ * A caller's request goes into a slot of the endpoint's receive pool
+ * (pool.c); the server answers through the slot's token, copying the reply
+ * once, straight into the caller's registered reply buffer. The call is a
+ * struct fastipc_caller the slot points to while it waits; whoever waits for
+ * it (a thread here, an io_uring command in uring.c) is told through its
+ * done() callback.
  *
- * Nothing on these paths allocates memory or takes a global lock: the caller
- * and the waiting server thread live on their own kernel stacks, and every
- * handover happens under the one endpoint's lock.
+ * A caller's state, under the lock of the endpoint it is attached to:
  *
- * Locking: ep->lock protects slots, queues and the state of attached callers.
- * A sleeper's wait queue lives on its stack, so the waker wakes it with
- * ep->lock held and the sleeper retakes ep->lock before it returns. Forward
- * never holds two endpoint locks: the call is FASTIPC_CALLER_MOVING between
- * them, and a caller that wants to cancel waits that instant out.
+ *   NEW -> PENDING          its request was published in a slot
+ *   PENDING -> PENDING      forwarded: moved to a slot of another endpoint,
+ *                           under both endpoints' locks
+ *   PENDING -> DONE         answered, or failed by the module (EPIPE, ELOOP)
+ *   NEW|PENDING -> CANCELLED   given up: timeout, fatal signal, a handler
+ *                           without SA_RESTART, an io_uring cancellation
+ *
+ * A thread's FASTIPC_IOC_CALL lives in a struct fastipc_sync_call that
+ * outlives an interrupted ioctl: when the interruption restarts the call
+ * (task work, a stop, ptrace, a handler with SA_RESTART), the call stays
+ * attached, parked on the port under the thread's pid, and the restarted
+ * ioctl takes it back with its absolute deadline. Nothing here waits in a
+ * way that task work cannot end.
+ *
+ * Locking: ep->lock protects slots, queues and the state of attached
+ * callers. port->parked_lock protects the parked calls only. Forward holds
+ * the locks of both endpoints, the lower address first.
  */
 #include <linux/hrtimer.h>
 #include <linux/moduleparam.h>
-#include <linux/nospec.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
 #include <linux/sched.h>
 #include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
+#include <linux/slab.h>
 #include <linux/user_namespace.h>
-#include <linux/wait_bit.h>
 
 #include "fastipc.h"
 #include "trace.h"
-
-static ktime_t fastipc_time_left(ktime_t deadline)
-{
-	if (deadline == KTIME_MAX)
-		return KTIME_MAX;
-	return max_t(ktime_t, ktime_sub(deadline, ktime_get()), 0);
-}
-
-/* Map the wait_event_*_hrtimeout() results to what the caller sees. */
-static int fastipc_wait_errno(int ret)
-{
-	if (ret == -ETIME)
-		return -ETIMEDOUT;
-	if (ret == -ERESTARTSYS)
-		return -EINTR;
-	return ret;
-}
-
-/*
- * Sleep until @cond, a signal, or @deadline (KTIME_MAX: none); 0 or the
- * errno the caller sees. Task work queued for this thread with TWA_SIGNAL
- * sets TIF_NOTIFY_SIGNAL, which ends an interruptible sleep like a signal
- * would: io_uring queues such work on every thread that used a ring when the
- * ring is torn down, some time after its fd is closed. It is no signal, so
- * it must not fail the call: put the flag aside and keep waiting, and set it
- * again before returning, so that the work runs on the way back to user
- * space.
- */
-#define fastipc_wait_event(wq, cond, deadline)					\
-({										\
-	ktime_t __deadline = (deadline);					\
-	bool __notify = false;							\
-	int __ret;								\
-										\
-	for (;;) {								\
-		/* No hrtimer is started for KTIME_MAX. */			\
-		__ret = wait_event_interruptible_hrtimeout(wq, cond,		\
-				fastipc_time_left(__deadline));			\
-		if (__ret != -ERESTARTSYS || task_sigpending(current))	\
-			break;							\
-		clear_notify_signal();						\
-		__notify = true;						\
-	}									\
-	if (__notify)								\
-		set_thread_flag(TIF_NOTIFY_SIGNAL);				\
-	fastipc_wait_errno(__ret);						\
-})
 
 /*
  * A thread whose partner runs on another CPU spins for the partner's answer
@@ -141,65 +103,9 @@ struct fastipc_endpoint *fastipc_client_ep(struct fastipc_port *port, u32 len)
 	return ep;
 }
 
-static u8 *fastipc_slot_data(struct fastipc_endpoint *ep, struct fastipc_slot *slot)
-{
-	return ep->pool_base + (size_t)(slot - ep->slots) * ep->slot_size;
-}
-
-static bool fastipc_slot_available(struct fastipc_endpoint *ep, bool oneway)
-{
-	return READ_ONCE(ep->nfree) &&
-	       (!oneway || READ_ONCE(ep->noneway) < ep->max_oneway);
-}
-
-void fastipc_slot_free(struct fastipc_endpoint *ep, struct fastipc_slot *slot)
-	__must_hold(&ep->lock)
-{
-	lockdep_assert_held(&ep->lock);
-	if (slot->oneway)
-		ep->noneway--;
-	if (slot->user) {
-		fastipc_user_uncharge_oneway(slot->user);
-		fastipc_user_put(slot->user);
-		slot->user = NULL;
-	}
-	put_pid(slot->sender);
-	slot->sender = NULL;
-	slot->call = NULL;
-	slot->token = 0;
-	slot->oneway = false;
-	slot->state = FASTIPC_SLOT_FREE;
-	/* LIFO: the slot freed last is the one still in the cache. */
-	list_add(&slot->node, &ep->free_slots);
-	ep->nfree++;
-	if (wq_has_sleeper(&ep->slot_wq))
-		wake_up(&ep->slot_wq);
-	if (!list_empty(&ep->slot_waiters))
-		fastipc_uring_slot_freed(ep);
-}
-
-static bool fastipc_caller_done(struct fastipc_caller *call)
-{
-	return READ_ONCE(call->state) == FASTIPC_CALLER_DONE;
-}
-
-/* Finish a call: the caller may return as soon as it retakes ep->lock. */
-void fastipc_caller_complete(struct fastipc_caller *call, int error, bool sync)
-{
-	lockdep_assert_held(&call->ep->lock);
-	call->error = error;
-	WRITE_ONCE(call->state, FASTIPC_CALLER_DONE);
-	if (call->async)
-		fastipc_uring_call_done(call);
-	else if (sync)
-		wake_up_interruptible_sync(&call->wq);
-	else
-		wake_up_interruptible(&call->wq);
-}
-
 /*
  * Set up @call to @ep, with its reply room in the port's registered buffer
- * @buf_id; fastipc_caller_release() undoes it.
+ * @buf_id; fastipc_caller_release() undoes it. The caller sets @call->done.
  */
 int fastipc_caller_init(struct fastipc_caller *call, struct fastipc_port *port,
 			struct fastipc_endpoint *ep, u32 buf_id, u64 offset, u32 cap)
@@ -213,22 +119,27 @@ int fastipc_caller_init(struct fastipc_caller *call, struct fastipc_port *port,
 		fastipc_buf_put(call->reply_buf);
 		return -EINVAL;
 	}
-	init_waitqueue_head(&call->wq);
 	call->state = FASTIPC_CALLER_NEW;
-	call->reply_kaddr = call->reply_buf->kaddr + offset;
-	call->reply_cap = cap;
-	call->pid = task_tgid(current);
-	call->uid = current_euid();
-	call->gid = current_egid();
 	call->ep = ep;
+	call->slot = NULL;
 	call->route[0] = ep;
 	call->hops = 0;
+	call->reply_kaddr = call->reply_buf->kaddr + offset;
+	call->reply_cap = cap;
+	call->error = 0;
+	call->status = 0;
+	call->reply_len = 0;
+	/* The call may outlive its process: a forward publishes it again. */
+	call->pid = get_pid(task_tgid(current));
+	call->uid = current_euid();
+	call->gid = current_egid();
 	call->cpu = raw_smp_processor_id();
 	call->server_cpu = -1;
 	kref_get(&ep->ref);
 	return 0;
 }
 
+/* Drop what the call holds; it is detached (NEW, DONE or CANCELLED). */
 void fastipc_caller_release(struct fastipc_caller *call)
 {
 	unsigned int i;
@@ -236,236 +147,330 @@ void fastipc_caller_release(struct fastipc_caller *call)
 	for (i = 0; i <= call->hops; i++)
 		fastipc_ep_put(call->route[i]);
 	fastipc_buf_put(call->reply_buf);
+	put_pid(call->pid);
 }
 
-/* Charge a one-way message to its sender's quota, waiting for room if @wait. */
-static int fastipc_charge_oneway(struct fastipc_user *user, bool wait)
+/* Lock the endpoint @call is attached to, which a forward may change. */
+struct fastipc_endpoint *fastipc_caller_lock(struct fastipc_caller *call)
+	__acquires(&call->ep->lock)
 {
+	struct fastipc_endpoint *ep;
+
+	for (;;) {
+		/* The call's route keeps every endpoint it visited alive. */
+		ep = READ_ONCE(call->ep);
+		spin_lock(&ep->lock);
+		if (likely(call->ep == ep))
+			return ep;
+		spin_unlock(&ep->lock);
+	}
+}
+
+static bool fastipc_caller_done(struct fastipc_caller *call)
+{
+	return READ_ONCE(call->state) == FASTIPC_CALLER_DONE;
+}
+
+/* Finish a call and tell whoever waits for it. */
+void fastipc_caller_complete(struct fastipc_caller *call, int error, bool sync)
+	__must_hold(&call->ep->lock)
+{
+	lockdep_assert_held(&call->ep->lock);
+	WARN_ON_ONCE(call->state != FASTIPC_CALLER_PENDING &&
+		     call->state != FASTIPC_CALLER_NEW);
+	call->error = error;
+	WRITE_ONCE(call->state, FASTIPC_CALLER_DONE);
+	call->done(call, sync);
+}
+
+/*
+ * Detach a PENDING @call from its slot, so that a server answering later
+ * finds no caller (ECANCELED). A reply already being copied wins unless
+ * @force; the copy then still lands in the caller's room, which the replying
+ * server keeps referenced. True if the call is now CANCELLED.
+ */
+bool fastipc_caller_detach(struct fastipc_caller *call, bool force)
+	__must_hold(&call->ep->lock)
+{
+	struct fastipc_endpoint *ep = call->ep;
+	struct fastipc_slot *slot = call->slot;
+
+	lockdep_assert_held(&ep->lock);
+	if (call->state != FASTIPC_CALLER_PENDING)
+		return false;
+	if (slot->state == FASTIPC_SLOT_REPLYING && !force)
+		return false;
+	if (slot->state == FASTIPC_SLOT_QUEUED) {
+		list_del(&slot->node);
+		WRITE_ONCE(ep->npending, ep->npending - 1);
+		fastipc_slot_free(ep, slot);
+	} else {
+		slot->call = NULL;
+	}
+	call->slot = NULL;
+	WRITE_ONCE(call->state, FASTIPC_CALLER_CANCELLED);
+	fastipc_stat_add(FASTIPC_STAT_CANCELLED, 1);
+	return true;
+}
+
+/**
+ * struct fastipc_sync_call - a thread's FASTIPC_IOC_CALL
+ * @call: the call.
+ * @wq: the calling thread sleeps here.
+ * @deadline: when the call times out, absolute; KTIME_MAX for never.
+ * @arg: the ioctl's argument, which its restart must repeat.
+ * @node: in port->parked while interrupted.
+ * @thread: the calling thread while parked (referenced).
+ */
+struct fastipc_sync_call {
+	struct fastipc_caller call;
+	wait_queue_head_t wq;
+	ktime_t deadline;
+	struct fastipc_call arg;
+	struct list_head node;
+	struct pid *thread;
+};
+
+static void fastipc_sync_call_done(struct fastipc_caller *call, bool sync)
+{
+	struct fastipc_sync_call *sc = container_of(call, struct fastipc_sync_call, call);
+
+	/* The caller frees @sc only after taking the lock we hold. */
+	if (sync)
+		wake_up_interruptible_sync(&sc->wq);
+	else
+		wake_up_interruptible(&sc->wq);
+}
+
+static struct fastipc_sync_call *fastipc_sync_call_new(struct fastipc_port *port,
+						       struct fastipc_endpoint *ep,
+						       const struct fastipc_call *arg)
+{
+	struct fastipc_sync_call *sc;
 	int ret;
 
-	while (!fastipc_user_charge_oneway(user)) {
-		if (!wait)
-			return -EAGAIN;
-		ret = fastipc_wait_event(user->oneway_wq, fastipc_user_oneway_room(user),
-					 KTIME_MAX);
+	sc = kmalloc(sizeof(*sc), GFP_KERNEL_ACCOUNT);
+	if (!sc)
+		return ERR_PTR(-ENOMEM);
+	ret = fastipc_caller_init(&sc->call, port, ep, arg->reply_buf, arg->reply_offset,
+				  arg->reply_cap);
+	if (ret) {
+		kfree(sc);
+		return ERR_PTR(ret);
+	}
+	sc->call.done = fastipc_sync_call_done;
+	init_waitqueue_head(&sc->wq);
+	sc->deadline = KTIME_MAX;
+	if (arg->timeout_ns)
+		sc->deadline = ktime_add_safe(ktime_get(), ns_to_ktime(arg->timeout_ns));
+	sc->arg = *arg;
+	sc->thread = NULL;
+	return sc;
+}
+
+static void fastipc_sync_call_free(struct fastipc_sync_call *sc)
+{
+	put_pid(sc->thread);
+	fastipc_caller_release(&sc->call);
+	kfree(sc);
+}
+
+/* A parked call nobody will restart: cancel it and free it. */
+static void fastipc_sync_call_abandon(struct fastipc_sync_call *sc)
+{
+	struct fastipc_endpoint *ep = fastipc_caller_lock(&sc->call);
+
+	if (!fastipc_caller_detach(&sc->call, true) && sc->call.state == FASTIPC_CALLER_NEW)
+		sc->call.state = FASTIPC_CALLER_CANCELLED;
+	spin_unlock(&ep->lock);
+	fastipc_sync_call_free(sc);
+}
+
+/*
+ * Park an interrupted call until its thread restarts the ioctl. Calls whose
+ * thread exited first are abandoned on the way: a thread that was killed
+ * after parking never comes back for its call.
+ */
+static void fastipc_sync_call_park(struct fastipc_port *port, struct fastipc_sync_call *sc)
+{
+	struct fastipc_sync_call *pos, *next;
+	LIST_HEAD(gone);
+
+	sc->thread = get_pid(task_pid(current));
+	spin_lock(&port->parked_lock);
+	list_for_each_entry_safe(pos, next, &port->parked, node)
+		if (!pid_has_task(pos->thread, PIDTYPE_PID))
+			list_move(&pos->node, &gone);
+	list_add(&sc->node, &port->parked);
+	spin_unlock(&port->parked_lock);
+	list_for_each_entry_safe(pos, next, &gone, node)
+		fastipc_sync_call_abandon(pos);
+}
+
+/*
+ * The call this thread parked on @port, if the ioctl restarting now is its
+ * restart: the same argument. A different call means the thread moved on
+ * (a signal handler rewrote the argument, say): the parked one is cancelled.
+ */
+static struct fastipc_sync_call *fastipc_sync_call_resume(struct fastipc_port *port,
+							  const struct fastipc_call *arg)
+{
+	struct fastipc_sync_call *sc = NULL, *pos;
+	struct pid *me = task_pid(current);
+
+	if (list_empty(&port->parked))
+		return NULL;
+	spin_lock(&port->parked_lock);
+	list_for_each_entry(pos, &port->parked, node) {
+		if (pos->thread == me) {
+			list_del(&pos->node);
+			sc = pos;
+			break;
+		}
+	}
+	spin_unlock(&port->parked_lock);
+	if (!sc)
+		return NULL;
+	put_pid(sc->thread);
+	sc->thread = NULL;
+	if (memcmp(&sc->arg, arg, sizeof(*arg))) {
+		fastipc_sync_call_abandon(sc);
+		return NULL;
+	}
+	return sc;
+}
+
+/* The port is going: nobody can restart its parked calls any more. */
+void fastipc_port_release_parked(struct fastipc_port *port)
+{
+	struct fastipc_sync_call *sc, *next;
+
+	list_for_each_entry_safe(sc, next, &port->parked, node) {
+		list_del(&sc->node);
+		fastipc_sync_call_abandon(sc);
+	}
+}
+
+/*
+ * Whether what ended this thread's wait leaves an interrupted call to be
+ * restarted: yes for task work, stop signals, ignored signals, signals a
+ * tracer takes and handlers with SA_RESTART; no for a fatal signal or any
+ * pending handler without SA_RESTART, which the caller answers with EINTR.
+ * This is the choice the signal code makes for -ERESTARTSYS on the way out,
+ * made early because the call must be cancelled before the thread returns.
+ */
+static bool fastipc_interrupt_restarts(void)
+{
+	/* Only this thread's own exec could change its sighand. */
+	struct sighand_struct *sighand = rcu_dereference_protected(current->sighand, true);
+	bool restarts = true;
+	sigset_t pending;
+	int sig;
+
+	if (fatal_signal_pending(current))
+		return false;
+	if (!task_sigpending(current))
+		return true;
+	spin_lock_irq(&sighand->siglock);
+	sigorsets(&pending, &current->pending.signal, &current->signal->shared_pending.signal);
+	sigandnsets(&pending, &pending, &current->blocked);
+	for (sig = 1; sig <= _NSIG && restarts; sig++) {
+		const struct sigaction *sa = &sighand->action[sig - 1].sa;
+
+		if (sigismember(&pending, sig) && sa->sa_handler != SIG_DFL &&
+		    sa->sa_handler != SIG_IGN && !(sa->sa_flags & SA_RESTART))
+			restarts = false;
+	}
+	spin_unlock_irq(&sighand->siglock);
+	return restarts;
+}
+
+/*
+ * The wait for the answer ended with @ret (0, -ETIME or -ERESTARTSYS):
+ * the call's result, -ERESTARTNOINTR to park it until the restart, or
+ * -EINPROGRESS to wait on because a reply is being copied.
+ */
+static int fastipc_sync_call_settle(struct fastipc_sync_call *sc, int ret, bool restarts)
+	__must_hold(&sc->call.ep->lock)
+{
+	struct fastipc_caller *call = &sc->call;
+	bool replying;
+
+	if (call->state == FASTIPC_CALLER_DONE)
+		return call->error;	/* an answer wins over the signal or the timeout */
+	if (WARN_ON_ONCE(call->state != FASTIPC_CALLER_PENDING || !ret))
+		return -EINVAL;
+	replying = call->slot->state == FASTIPC_SLOT_REPLYING;
+	if (ret == -ETIME) {
+		if (replying)
+			return -EINPROGRESS;
+		fastipc_caller_detach(call, true);
+		return -ETIMEDOUT;
+	}
+	if (fatal_signal_pending(current)) {
+		fastipc_caller_detach(call, true);
+		return -EINTR;
+	}
+	if (restarts || replying)
+		return -ERESTARTNOINTR;
+	fastipc_caller_detach(call, true);
+	return -EINTR;
+}
+
+/* Send the request unless a restart finds it sent; then wait for the answer. */
+static int fastipc_sync_call_run(struct fastipc_sync_call *sc)
+{
+	struct fastipc_caller *call = &sc->call;
+	struct fastipc_endpoint *ep = call->route[0];
+	struct fastipc_slot *slot;
+	u64 wait_start, spin_end;
+	bool restarts, fresh;
+	int ret;
+
+	/* Only this thread moves its call out of NEW. */
+	fresh = call->state == FASTIPC_CALLER_NEW;
+	if (fresh) {
+		slot = fastipc_slot_fill(ep, NULL, FASTIPC_FILL_WAIT, sc->deadline,
+					 u64_to_user_ptr(sc->arg.req_addr), sc->arg.req_len);
+		if (IS_ERR(slot)) {
+			ret = PTR_ERR(slot);
+			if (ret == -ETIME)
+				return -ETIMEDOUT;
+			if (ret == -ERESTARTSYS)
+				return fastipc_interrupt_restarts() ? -ERESTARTNOINTR : -EINTR;
+			return ret;
+		}
+		spin_lock(&ep->lock);
+		ret = fastipc_slot_publish(ep, slot, call, sc->arg.opcode, sc->arg.req_len,
+					   call->pid, call->uid, call->gid);
+		spin_unlock(&ep->lock);
 		if (ret)
 			return ret;
 	}
-	return 0;
-}
 
-/*
- * Take a free slot of @ep, waiting for one until @deadline if @wait, and copy
- * the payload into it. A one-way message (@user set) is charged to @user
- * first. Returns the slot in FASTIPC_SLOT_FILLING.
- */
-struct fastipc_slot *fastipc_slot_fill(struct fastipc_endpoint *ep, struct fastipc_user *user,
-				       bool wait, ktime_t deadline, const void __user *src, u32 len)
-{
-	bool oneway = user;
-	struct fastipc_slot *slot;
-	int ret;
-
-	if (oneway) {
-		ret = fastipc_charge_oneway(user, wait);
-		if (ret)
-			return ERR_PTR(ret);
-	}
-	spin_lock(&ep->lock);
-	while (!ep->dead && !fastipc_slot_available(ep, oneway)) {
+	if (fastipc_spin_start(&ep->reply_spin, READ_ONCE(call->server_cpu), &wait_start,
+			       &spin_end))
+		while (!fastipc_caller_done(call) && fastipc_spin_more(spin_end))
+			;
+	do {
+		ret = fastipc_wait_event(sc->wq, fastipc_caller_done(call), sc->deadline);
+		restarts = ret == -ERESTARTSYS && fastipc_interrupt_restarts();
+		ep = fastipc_caller_lock(call);
+		ret = fastipc_sync_call_settle(sc, ret, restarts);
 		spin_unlock(&ep->lock);
-		ret = -EAGAIN;
-		if (wait)
-			ret = fastipc_wait_event(ep->slot_wq,
-						 READ_ONCE(ep->dead) ||
-						 fastipc_slot_available(ep, oneway), deadline);
-		if (ret)
-			goto out_uncharge;
-		spin_lock(&ep->lock);
-	}
-	if (ep->dead) {
-		spin_unlock(&ep->lock);
-		ret = -EPIPE;
-		goto out_uncharge;
-	}
-	slot = list_first_entry(&ep->free_slots, struct fastipc_slot, node);
-	list_del(&slot->node);
-	ep->nfree--;
-	slot->state = FASTIPC_SLOT_FILLING;
-	slot->oneway = oneway;
-	if (oneway) {
-		ep->noneway++;
-		slot->user = user;
-		refcount_inc(&user->ref);
-	}
-	spin_unlock(&ep->lock);
-
-	if (len && fastipc_copy_from_user(fastipc_slot_data(ep, slot), src, len)) {
-		spin_lock(&ep->lock);
-		fastipc_slot_free(ep, slot);
-		spin_unlock(&ep->lock);
-		return ERR_PTR(-EFAULT);
-	}
-	return slot;
-
-out_uncharge:
-	if (oneway)
-		fastipc_user_uncharge_oneway(user);
-	return ERR_PTR(ret);
-}
-
-/* Hand a message to the server thread that went idle last, or queue it. */
-static void fastipc_deliver(struct fastipc_endpoint *ep, struct fastipc_slot *slot, bool sync)
-	__must_hold(&ep->lock)
-{
-	struct fastipc_waiter *w;
-
-	w = list_first_entry_or_null(&ep->idle, struct fastipc_waiter, node);
-	if (w) {
-		list_del_init(&w->node);
-		slot->state = FASTIPC_SLOT_HELD;
-		WRITE_ONCE(w->slot, slot);
-		if (w->async) {
-			fastipc_uring_recv_done(w, ep, slot);
-		} else {
-			if (sync)
-				wake_up_interruptible_sync(&w->wq);
-			else
-				wake_up_interruptible(&w->wq);
-			/* Where the wake-up put the server; it waits for ep->lock. */
-			if (slot->call)
-				WRITE_ONCE(slot->call->server_cpu, task_cpu(w->task));
-		}
-		fastipc_stat_add(FASTIPC_STAT_HANDOFFS, 1);
-		return;
-	}
-	fastipc_stat_add(FASTIPC_STAT_QUEUED, 1);
-	slot->state = FASTIPC_SLOT_QUEUED;
-	list_add_tail(&slot->node, &ep->pending);
-	WRITE_ONCE(ep->npending, ep->npending + 1);
-	if (wq_has_sleeper(&ep->poll_wq))
-		wake_up_interruptible_poll(&ep->poll_wq, EPOLLIN | EPOLLRDNORM);
-}
-
-/*
- * Publish a filled slot as a message from @pid/@uid/@gid, attached to @call
- * unless one-way. Fails only if the endpoint died meanwhile.
- */
-int fastipc_slot_publish(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
-			 struct fastipc_caller *call, u32 opcode, u32 len,
-			 struct pid *pid, kuid_t uid, kgid_t gid)
-	__must_hold(&ep->lock)
-{
-	lockdep_assert_held(&ep->lock);
-	if (ep->dead) {
-		fastipc_slot_free(ep, slot);
-		return -EPIPE;
-	}
-	slot->call = call;
-	slot->opcode = opcode;
-	slot->len = len;
-	slot->sender = get_pid(pid);
-	slot->uid = uid;
-	slot->gid = gid;
-	slot->token = (++ep->seq << FASTIPC_SLOT_BITS) | (slot - ep->slots);
-	if (!call) {
-		trace_fastipc_send(ep->id, slot->token, opcode, len);
-		fastipc_stat_add(FASTIPC_STAT_SENDS, 1);
-	} else if (call->hops) {
-		trace_fastipc_forward(ep->id, slot->token, opcode, len);
-		fastipc_stat_add(FASTIPC_STAT_FORWARDS, 1);
-	} else {
-		trace_fastipc_call(ep->id, slot->token, opcode, len);
-		fastipc_stat_add(FASTIPC_STAT_CALLS, 1);
-	}
-	if (call) {
-		WRITE_ONCE(call->ep, ep);
-		call->slot = slot;
-		WRITE_ONCE(call->state, FASTIPC_CALLER_PENDING);
-	}
-	fastipc_deliver(ep, slot, !!call);
-	return 0;
-}
-
-/* The slot a server holds under @token, or NULL. */
-static struct fastipc_slot *fastipc_slot_lookup(struct fastipc_endpoint *ep, u64 token)
-	__must_hold(&ep->lock)
-{
-	u32 idx = token & ((1U << FASTIPC_SLOT_BITS) - 1);
-	struct fastipc_slot *slot;
-
-	if (idx >= ep->nslots)
-		return NULL;
-	slot = &ep->slots[array_index_nospec(idx, ep->nslots)];
-	if (slot->state != FASTIPC_SLOT_HELD || slot->token != token)
-		return NULL;
-	return slot;
-}
-
-/*
- * Detach @call from the endpoint it waits at, so that a server answering
- * later finds no caller. Returns 1 if it did, 0 if the call had been
- * completed (or cancelled) already. A server copying its reply into the
- * caller's room is let finish first, so that nothing lands in the room once
- * the call is cancelled: unless @wait, that gives -EBUSY instead. A fatal
- * signal ends that wait; the room may then still be written.
- */
-int fastipc_caller_cancel(struct fastipc_caller *call, bool wait)
-{
-	struct fastipc_endpoint *ep;
-	struct fastipc_slot *slot;
-	bool killed = false;
-	int cancelled;
-
-	for (;;) {
-		ep = READ_ONCE(call->ep);
-		spin_lock(&ep->lock);
-		if (call->ep != ep) {
-			spin_unlock(&ep->lock);
-			continue;
-		}
-		if (call->state == FASTIPC_CALLER_MOVING) {
-			/* A forward is between two endpoint locks. */
-			spin_unlock(&ep->lock);
-			wait_var_event(&call->state,
-				       READ_ONCE(call->state) != FASTIPC_CALLER_MOVING);
-			continue;
-		}
-		slot = call->slot;
-		if (call->state != FASTIPC_CALLER_PENDING || killed ||
-		    slot->state != FASTIPC_SLOT_REPLYING)
-			break;
-		spin_unlock(&ep->lock);
-		if (!wait)
-			return -EBUSY;
-		/* The slot outlives the wait: the call's route holds its endpoint. */
-		killed = wait_var_event_killable(slot, READ_ONCE(slot->state) !=
-						 FASTIPC_SLOT_REPLYING);
-	}
-	cancelled = call->state == FASTIPC_CALLER_PENDING;
-	if (cancelled) {
-		if (slot->state == FASTIPC_SLOT_QUEUED) {
-			list_del(&slot->node);
-			WRITE_ONCE(ep->npending, ep->npending - 1);
-			fastipc_slot_free(ep, slot);
-		} else {
-			slot->call = NULL;
-		}
-		call->state = FASTIPC_CALLER_CANCELLED;
-		fastipc_stat_add(FASTIPC_STAT_CANCELLED, 1);
-	}
-	spin_unlock(&ep->lock);
-	return cancelled;
+		/* A reply on its way wins over the timeout. */
+		sc->deadline = KTIME_MAX;
+	} while (ret == -EINPROGRESS);
+	if (!ret && fresh)
+		fastipc_spin_learn(&call->route[0]->reply_spin, wait_start);
+	return ret;
 }
 
 int fastipc_cmd_call(struct fastipc_port *port, void *data)
 {
 	struct fastipc_call *arg = data;
-	struct fastipc_caller call = { .async = false };
+	struct fastipc_sync_call *sc;
 	struct fastipc_endpoint *ep;
-	struct fastipc_slot *slot;
-	ktime_t deadline = KTIME_MAX;
-	u64 wait_start, spin_end;
 	int ret;
 
 	if (arg->flags || arg->reserved0 || arg->reserved[0] || arg->reserved[1])
@@ -473,50 +478,34 @@ int fastipc_cmd_call(struct fastipc_port *port, void *data)
 	ep = fastipc_client_ep(port, arg->req_len);
 	if (IS_ERR(ep))
 		return PTR_ERR(ep);
-	ret = fastipc_caller_init(&call, port, ep, arg->reply_buf, arg->reply_offset,
-				  arg->reply_cap);
-	if (ret)
+	sc = fastipc_sync_call_resume(port, arg);
+	if (!sc) {
+		sc = fastipc_sync_call_new(port, ep, arg);
+		if (IS_ERR(sc))
+			return PTR_ERR(sc);
+	}
+	ret = fastipc_sync_call_run(sc);
+	if (ret == -ERESTARTNOINTR) {
+		fastipc_sync_call_park(port, sc);
 		return ret;
-	if (arg->timeout_ns)
-		deadline = ktime_add_safe(ktime_get(), ns_to_ktime(arg->timeout_ns));
-
-	slot = fastipc_slot_fill(ep, NULL, true, deadline,
-				 u64_to_user_ptr(arg->req_addr), arg->req_len);
-	if (IS_ERR(slot)) {
-		ret = PTR_ERR(slot);
-		goto out_release;
 	}
-	spin_lock(&ep->lock);
-	ret = fastipc_slot_publish(ep, slot, &call, arg->opcode, arg->req_len,
-				   call.pid, call.uid, call.gid);
-	spin_unlock(&ep->lock);
-	if (ret)
-		goto out_release;
-
-	if (fastipc_spin_start(&ep->reply_spin, READ_ONCE(call.server_cpu), &wait_start,
-			       &spin_end))
-		while (!fastipc_caller_done(&call) && fastipc_spin_more(spin_end))
-			;
-	ret = fastipc_wait_event(call.wq, fastipc_caller_done(&call), deadline);
-	/* A reply that came meanwhile wins over the signal or the timeout. */
-	ret = fastipc_caller_cancel(&call, true) ? ret : call.error;
 	if (!ret) {
-		fastipc_spin_learn(&ep->reply_spin, wait_start);
-		arg->status = call.status;
-		arg->reply_len = call.reply_len;
+		arg->status = sc->call.status;
+		arg->reply_len = sc->call.reply_len;
 	}
-out_release:
-	fastipc_caller_release(&call);
+	fastipc_sync_call_free(sc);
 	return ret;
 }
 
 /*
  * Send a one-way message; wait for room if the message asks to and
- * @may_wait, else fail with EAGAIN.
+ * @may_wait, else fail with EAGAIN. With @nofault, a payload not in memory
+ * fails with EFAULT instead of being faulted in.
  */
-int fastipc_send_msg(struct fastipc_port *port, const struct fastipc_send *arg, bool may_wait)
+int fastipc_send_msg(struct fastipc_port *port, const struct fastipc_send *arg, bool may_wait,
+		     bool nofault)
 {
-	bool wait = may_wait && (arg->flags & FASTIPC_SEND_WAIT);
+	unsigned int flags = nofault ? FASTIPC_FILL_NOFAULT : 0;
 	struct fastipc_endpoint *ep;
 	struct fastipc_slot *slot;
 	int ret;
@@ -527,8 +516,11 @@ int fastipc_send_msg(struct fastipc_port *port, const struct fastipc_send *arg, 
 	ep = fastipc_client_ep(port, arg->len);
 	if (IS_ERR(ep))
 		return PTR_ERR(ep);
+	if (may_wait && (arg->flags & FASTIPC_SEND_WAIT))
+		flags |= FASTIPC_FILL_WAIT;
 
-	slot = fastipc_slot_fill(ep, port->user, wait, KTIME_MAX, u64_to_user_ptr(arg->addr),
+	/* An interrupted wait for room consumed nothing: -ERESTARTSYS restarts it. */
+	slot = fastipc_slot_fill(ep, port->user, flags, KTIME_MAX, u64_to_user_ptr(arg->addr),
 				 arg->len);
 	if (IS_ERR(slot))
 		return PTR_ERR(slot);
@@ -541,12 +533,13 @@ int fastipc_send_msg(struct fastipc_port *port, const struct fastipc_send *arg, 
 
 int fastipc_cmd_send(struct fastipc_port *port, void *data)
 {
-	return fastipc_send_msg(port, data, true);
+	return fastipc_send_msg(port, data, true, false);
 }
 
 /* Answer the message behind @token with @status and @len bytes at @src. */
 static int fastipc_reply_copy(struct fastipc_endpoint *ep, u64 token, s32 status,
-			      const void __user *src, u32 len, bool sync, int *caller_cpu)
+			      const void __user *src, u32 len, bool sync, bool nofault,
+			      int *caller_cpu)
 {
 	struct fastipc_caller *call;
 	struct fastipc_slot *slot;
@@ -586,8 +579,9 @@ static int fastipc_reply_copy(struct fastipc_endpoint *ep, u64 token, s32 status
 
 	/*
 	 * Copy outside the lock, into the caller's buffer, which our own
-	 * reference keeps mapped even if a killed caller gives up meanwhile
-	 * (any other cancel waits for the copy to end).
+	 * reference keeps mapped even if the caller is cancelled meanwhile: a
+	 * forced cancellation (a killed caller, a dying ring) does not wait for
+	 * the copy, any other waits for it to end.
 	 */
 	slot->state = FASTIPC_SLOT_REPLYING;
 	buf = call->reply_buf;
@@ -595,7 +589,7 @@ static int fastipc_reply_copy(struct fastipc_endpoint *ep, u64 token, s32 status
 	dst = call->reply_kaddr;
 	spin_unlock(&ep->lock);
 
-	left = fastipc_copy_from_user(dst, src, len);
+	left = fastipc_copy_in(dst, src, len, nofault);
 
 	spin_lock(&ep->lock);
 	call = slot->call;
@@ -614,7 +608,6 @@ static int fastipc_reply_copy(struct fastipc_endpoint *ep, u64 token, s32 status
 		ret = 0;
 	}
 	spin_unlock(&ep->lock);
-	wake_up_var(slot);
 	fastipc_buf_put(buf);
 	return ret;
 
@@ -625,35 +618,17 @@ out_unlock:
 
 /* Answer a message; *@caller_cpu, if it was a call, says where its caller runs. */
 int fastipc_reply(struct fastipc_endpoint *ep, u64 token, s32 status, const void __user *src,
-		  u32 len, bool sync, int *caller_cpu)
+		  u32 len, bool sync, bool nofault, int *caller_cpu)
 {
 	int ret;
 
 	*caller_cpu = -1;
-	ret = fastipc_reply_copy(ep, token, status, src, len, sync, caller_cpu);
+	ret = fastipc_reply_copy(ep, token, status, src, len, sync, nofault, caller_cpu);
 
 	trace_fastipc_reply(ep->id, token, status, len, ret);
 	if (!ret)
 		fastipc_stat_add(FASTIPC_STAT_REPLIES, 1);
 	return ret;
-}
-
-/* Describe a message just taken by a server as @pid_ns and @user_ns see it. */
-void fastipc_msg_info_fill(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
-			   struct fastipc_msg_info *info, struct pid_namespace *pid_ns,
-			   struct user_namespace *user_ns)
-	__must_hold(&ep->lock)
-{
-	info->flags = slot->oneway ? FASTIPC_MSG_ONEWAY : 0;
-	info->opcode = slot->opcode;
-	info->token = slot->token;
-	info->offset = fastipc_slot_data(ep, slot) - ep->pool->kaddr;
-	info->len = slot->len;
-	info->pid = pid_nr_ns(slot->sender, pid_ns);
-	info->uid = from_kuid_munged(user_ns, slot->uid);
-	info->gid = from_kgid_munged(user_ns, slot->gid);
-	info->reserved = 0;
-	trace_fastipc_receive(ep->id, slot->token, slot->opcode, slot->len);
 }
 
 /* Fill the receive half of @arg from a slot just taken by this thread. */
@@ -674,26 +649,33 @@ static void fastipc_received(struct fastipc_endpoint *ep, struct fastipc_slot *s
 	arg->gid = info.gid;
 }
 
-/* The oldest message waiting, now held by the server thread taking it. */
-struct fastipc_slot *fastipc_slot_dequeue(struct fastipc_endpoint *ep)
-	__must_hold(&ep->lock)
-{
-	struct fastipc_slot *slot;
+/* A server thread waiting in FASTIPC_IOC_SERVE. */
+struct fastipc_recv_wait {
+	struct fastipc_waiter w;
+	wait_queue_head_t wq;
+	struct task_struct *task;
+};
 
-	slot = list_first_entry_or_null(&ep->pending, struct fastipc_slot, node);
-	if (slot) {
-		list_del(&slot->node);
-		WRITE_ONCE(ep->npending, ep->npending - 1);
-		slot->state = FASTIPC_SLOT_HELD;
-	}
-	return slot;
+static int fastipc_recv_wait_deliver(struct fastipc_waiter *w, bool sync)
+{
+	struct fastipc_recv_wait *rw = container_of(w, struct fastipc_recv_wait, w);
+
+	if (sync)
+		wake_up_interruptible_sync(&rw->wq);
+	else
+		wake_up_interruptible(&rw->wq);
+	/* Where the wake-up put the server; it waits for ep->lock. */
+	return task_cpu(rw->task);
 }
 
-/* The receive half of FASTIPC_IOC_SERVE. */
+/* The receive half of FASTIPC_IOC_SERVE; an interrupted wait took nothing. */
 static int fastipc_receive(struct fastipc_endpoint *ep, struct fastipc_serve *arg, bool nonblock,
 			   int caller_cpu)
 {
-	struct fastipc_waiter w = { .slot = NULL, .async = false, .task = current };
+	struct fastipc_recv_wait rw = {
+		.w = { .slot = NULL, .deliver = fastipc_recv_wait_deliver },
+		.task = current,
+	};
 	struct fastipc_slot *slot;
 	u64 wait_start, spin_end;
 	int ret;
@@ -705,19 +687,19 @@ static int fastipc_receive(struct fastipc_endpoint *ep, struct fastipc_serve *ar
 		return -EAGAIN;
 	}
 	if (!slot) {
-		init_waitqueue_head(&w.wq);
-		list_add(&w.node, &ep->idle);
+		init_waitqueue_head(&rw.wq);
+		list_add(&rw.w.node, &ep->idle);
 		spin_unlock(&ep->lock);
 		/* The caller just answered may be back with its next call at once. */
 		if (fastipc_spin_start(&ep->next_spin, caller_cpu, &wait_start, &spin_end))
-			while (!READ_ONCE(w.slot) && fastipc_spin_more(spin_end))
+			while (!READ_ONCE(rw.w.slot) && fastipc_spin_more(spin_end))
 				;
-		ret = fastipc_wait_event(w.wq, READ_ONCE(w.slot), KTIME_MAX);
+		ret = fastipc_wait_event(rw.wq, READ_ONCE(rw.w.slot), KTIME_MAX);
 		spin_lock(&ep->lock);
 		/* A message handed over wins over a signal: nothing is lost. */
-		slot = w.slot;
+		slot = rw.w.slot;
 		if (!slot) {
-			list_del(&w.node);
+			list_del(&rw.w.node);
 			spin_unlock(&ep->lock);
 			return ret;
 		}
@@ -752,7 +734,7 @@ int fastipc_cmd_serve(struct fastipc_port *port, void *data)
 	if (reply) {
 		ret = fastipc_reply(ep, arg->reply_token, arg->reply_status,
 				    u64_to_user_ptr(arg->reply_addr), arg->reply_len, recv,
-				    &caller_cpu);
+				    false, &caller_cpu);
 		if (ret)
 			return ret;
 	}
@@ -766,12 +748,24 @@ int fastipc_cmd_serve(struct fastipc_port *port, void *data)
 	arg->gid = 0;
 	if (!recv)
 		return 0;
-	return fastipc_receive(ep, arg, arg->flags & FASTIPC_SERVE_NONBLOCK, caller_cpu);
+	ret = fastipc_receive(ep, arg, arg->flags & FASTIPC_SERVE_NONBLOCK, caller_cpu);
+	if (ret == -ERESTARTSYS && reply) {
+		/*
+		 * The reply went out: what restarts (or what the thread sees
+		 * with EINTR) is a receive alone. main.c copies this back.
+		 */
+		arg->flags &= ~FASTIPC_SERVE_REPLY;
+		arg->reply_status = 0;
+		arg->reply_token = 0;
+		arg->reply_addr = 0;
+		arg->reply_len = 0;
+	}
+	return ret;
 }
 
 /*
- * Claim the call behind @token for forwarding: on success the slot is BUSY
- * and the caller attached to it has hops to spare.
+ * Claim the call behind @token for forwarding: on success the slot is
+ * FORWARDING and the caller attached to it has hops to spare.
  */
 static struct fastipc_slot *fastipc_forward_claim(struct fastipc_endpoint *ep, u64 token)
 {
@@ -792,10 +786,35 @@ static struct fastipc_slot *fastipc_forward_claim(struct fastipc_endpoint *ep, u
 		fastipc_slot_free(ep, slot);
 		ret = -ELOOP;
 	} else {
-		slot->state = FASTIPC_SLOT_BUSY;
+		slot->state = FASTIPC_SLOT_FORWARDING;
 	}
 	spin_unlock(&ep->lock);
 	return ret ? ERR_PTR(ret) : slot;
+}
+
+/* Forward moves a call between two endpoints under both their locks. */
+static void fastipc_ep_lock_two(struct fastipc_endpoint *a, struct fastipc_endpoint *b)
+	__acquires(&a->lock) __acquires(&b->lock)
+{
+	if (a == b) {
+		spin_lock(&a->lock);
+		__acquire(&b->lock);
+		return;
+	}
+	if (a > b)
+		swap(a, b);
+	spin_lock(&a->lock);
+	spin_lock_nested(&b->lock, SINGLE_DEPTH_NESTING);
+}
+
+static void fastipc_ep_unlock_two(struct fastipc_endpoint *a, struct fastipc_endpoint *b)
+	__releases(&a->lock) __releases(&b->lock)
+{
+	if (a == b)
+		__release(&b->lock);
+	else
+		spin_unlock(&b->lock);
+	spin_unlock(&a->lock);
 }
 
 int fastipc_cmd_forward(struct fastipc_port *port, void *data)
@@ -824,8 +843,8 @@ int fastipc_cmd_forward(struct fastipc_port *port, void *data)
 		ret = PTR_ERR(slot);
 		goto out_put_target;
 	}
-	tslot = fastipc_slot_fill(target, NULL, false, KTIME_MAX,
-				  u64_to_user_ptr(arg->addr), arg->len);
+	tslot = fastipc_slot_fill(target, NULL, 0, KTIME_MAX, u64_to_user_ptr(arg->addr),
+				  arg->len);
 	if (IS_ERR(tslot)) {
 		spin_lock(&ep->lock);
 		slot->state = FASTIPC_SLOT_HELD;
@@ -834,31 +853,22 @@ int fastipc_cmd_forward(struct fastipc_port *port, void *data)
 		goto out_put_target;
 	}
 
-	/* Detach the call from this endpoint... */
-	spin_lock(&ep->lock);
+	fastipc_ep_lock_two(ep, target);
 	call = slot->call;
-	if (call)
-		WRITE_ONCE(call->state, FASTIPC_CALLER_MOVING);
 	fastipc_slot_free(ep, slot);
-	spin_unlock(&ep->lock);
-	if (!call) {
-		spin_lock(&target->lock);
+	if (call) {
+		/* The call's route takes over our reference to the target. */
+		call->route[++call->hops] = target;
+		if (fastipc_slot_publish(target, tslot, call, arg->opcode, arg->len,
+					 call->pid, call->uid, call->gid))
+			fastipc_caller_complete(call, -EPIPE, false);
+	} else {
 		fastipc_slot_free(target, tslot);
-		spin_unlock(&target->lock);
-		ret = -ECANCELED;
-		goto out_put_target;
 	}
-
-	/* ...and attach it to the target, which keeps our reference. */
-	spin_lock(&target->lock);
-	call->route[++call->hops] = target;
-	WRITE_ONCE(call->ep, target);
-	if (fastipc_slot_publish(target, tslot, call, arg->opcode, arg->len,
-				 call->pid, call->uid, call->gid))
-		fastipc_caller_complete(call, -EPIPE, false);
-	spin_unlock(&target->lock);
-	wake_up_var(&call->state);
-	return 0;
+	fastipc_ep_unlock_two(ep, target);
+	if (call)
+		return 0;
+	ret = -ECANCELED;
 
 out_put_target:
 	fastipc_ep_put(target);

@@ -55,10 +55,11 @@ static inline const void *fastipc_uring_payload(const struct io_uring_cmd *cmd)
 
 /*
  * From 6.7 io_uring asks a driver to cancel the commands it marked
- * cancelable when their ring closes or their task exits. Before that nothing
- * tells the driver, so fastipc looks for such commands itself (uring.c),
- * reading the two facts from io_uring's request the way 6.7's
- * io_uring_cmd_get_task() does.
+ * cancelable when their ring closes, and tells a command's task work when
+ * its ring or task is dying (IO_URING_F_TASK_DEAD). Before that nothing
+ * tells the driver, so fastipc's monitor looks for commands whose ring is
+ * going away itself (uring.c), reading that fact from io_uring's request as
+ * 6.7's io_uring does.
  */
 #ifdef IORING_URING_CMD_CANCELABLE
 #define FASTIPC_URING_F_CANCEL	IO_URING_F_CANCEL
@@ -67,6 +68,11 @@ static inline const void *fastipc_uring_payload(const struct io_uring_cmd *cmd)
 static inline bool fastipc_uring_abandoned(struct io_uring_cmd *cmd)
 {
 	return false;
+}
+
+static inline bool fastipc_uring_tw_dead(struct io_uring_cmd *cmd, unsigned int issue_flags)
+{
+	return issue_flags & IO_URING_F_TASK_DEAD;
 }
 #else
 #define FASTIPC_URING_F_CANCEL	0
@@ -79,10 +85,12 @@ static inline void io_uring_cmd_mark_cancelable(struct io_uring_cmd *cmd,
 
 static inline bool fastipc_uring_abandoned(struct io_uring_cmd *cmd)
 {
-	struct io_kiocb *req = cmd_to_io_kiocb(cmd);
+	return percpu_ref_is_dying(&cmd_to_io_kiocb(cmd)->ctx->refs);
+}
 
-	return (READ_ONCE(req->task->flags) & PF_EXITING) ||
-	       percpu_ref_is_dying(&req->ctx->refs);
+static inline bool fastipc_uring_tw_dead(struct io_uring_cmd *cmd, unsigned int issue_flags)
+{
+	return (current->flags & (PF_EXITING | PF_KTHREAD)) || fastipc_uring_abandoned(cmd);
 }
 #endif
 

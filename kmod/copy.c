@@ -177,6 +177,25 @@ unsigned long fastipc_copy_from_user(void *dst, const void __user *src, unsigned
 	return fastipc_copy_fns[routine](dst, src, len);
 }
 
+/*
+ * The same, but with @nofault a page that is not present fails the copy
+ * instead of being faulted in, for callers that must not sleep (an io_uring
+ * command issued with IO_URING_F_NONBLOCK, which io_uring issues again from
+ * a worker when told -EAGAIN).
+ */
+unsigned long fastipc_copy_in(void *dst, const void __user *src, unsigned long len,
+			      bool nofault)
+{
+	unsigned long left;
+
+	if (!nofault)
+		return fastipc_copy_from_user(dst, src, len);
+	pagefault_disable();
+	left = fastipc_copy_from_user(dst, src, len);
+	pagefault_enable();
+	return left;
+}
+
 static const u32 fastipc_cal_sizes[] = {
 	64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304,
 };

@@ -125,7 +125,6 @@ static struct fastipc_endpoint *fastipc_ep_alloc(struct fastipc_user *user,
 	INIT_LIST_HEAD(&ep->free_slots);
 	INIT_LIST_HEAD(&ep->name_node);
 	init_waitqueue_head(&ep->slot_wq);
-	INIT_LIST_HEAD(&ep->slot_waiters);
 	init_waitqueue_head(&ep->poll_wq);
 	for (i = 0; i < nslots; i++)
 		list_add_tail(&ep->slots[i].node, &ep->free_slots);
@@ -281,7 +280,10 @@ void fastipc_ep_shutdown(struct fastipc_endpoint *ep)
 	for (i = 0; i < ep->nslots; i++) {
 		struct fastipc_slot *slot = &ep->slots[i];
 
-		/* FILLING slots are freed by their senders, who will see dead. */
+		/*
+		 * FILLING slots are freed by their senders, who will see dead;
+		 * REPLYING and FORWARDING ones by the server copying.
+		 */
 		if (slot->state != FASTIPC_SLOT_QUEUED && slot->state != FASTIPC_SLOT_HELD)
 			continue;
 		if (slot->state == FASTIPC_SLOT_QUEUED) {
@@ -292,7 +294,7 @@ void fastipc_ep_shutdown(struct fastipc_endpoint *ep)
 			fastipc_caller_complete(slot->call, -EPIPE, false);
 		fastipc_slot_free(ep, slot);
 	}
-	fastipc_uring_ep_dead(ep);
+	/* Senders waiting for room, threads and rings alike, see it dead. */
 	wake_up_all(&ep->slot_wq);
 	wake_up_interruptible_poll(&ep->poll_wq, EPOLLHUP);
 	spin_unlock(&ep->lock);

@@ -6,24 +6,32 @@
  *   port      one open /dev/fastipc file; becomes an endpoint or a client.
  *   buf       a pinned, kernel-mapped region of a process's memory (kref).
  *   endpoint  where calls and one-way messages arrive (kref): a receive pool
- *             of fixed-size slots carved from one buf, the queue of messages
- *             waiting, and the server threads waiting for them.
- *   caller    a call in flight; lives on the calling thread's kernel stack
- *             for the duration of FASTIPC_IOC_CALL, or in an io_uring
- *             command's struct fastipc_uring_op (uring.c). A slot points to
- *             it while the call is queued or held.
+ *             of fixed-size slots carved from one buf (pool.c), the queue of
+ *             messages waiting, and the servers waiting for them.
+ *   caller    a call in flight (call.c): in a struct fastipc_sync_call for
+ *             FASTIPC_IOC_CALL, which outlives an interrupted ioctl parked
+ *             on its port until the restart, or in an io_uring command's
+ *             struct fastipc_uring_op (uring.c). A slot points to it while
+ *             the call is queued or held.
  *   waiter    a server thread, or an io_uring receive, waiting for a message.
+ *
+ * Whoever waits for a call or a message says how it is to be told, through
+ * the caller's and the waiter's callbacks; the pool and the call paths never
+ * know whether a thread or a ring waits. Documentation/design.rst has the
+ * states of slots, callers and io_uring commands and who may change them.
  *
  * Locking (outermost first)
  *   port->mutex          role changes and buffer (un)registration
  *   port->uring_lock     the port's io_uring commands in flight (uring.c)
+ *   port->parked_lock    calls parked on the port (call.c)
  *   fastipc_names_lock   the name registry (endpoint.c)
  *   ep->lock             everything in the endpoint and its slots, and the
- *                        state of every call attached to one of its slots
+ *                        state of every call attached to one of its slots;
+ *                        forward alone holds two, the lower address first
  *   fastipc_users_lock   the per-user table (user.c), inside ep->lock
  *   port->buf_lock       the port's buffer table, taken alone
- * Wait queue locks nest inside ep->lock. No two ep->locks are ever held at
- * once: forward moves a call between endpoints through FASTIPC_CALLER_MOVING.
+ * Wait queue locks nest inside ep->lock: every wake-up of ep->slot_wq is
+ * done under it.
  */
 #ifndef _FASTIPC_H
 #define _FASTIPC_H
@@ -92,9 +100,9 @@ enum fastipc_slot_state {
 	FASTIPC_SLOT_FREE,
 	FASTIPC_SLOT_FILLING,	/* a sender copies its payload in */
 	FASTIPC_SLOT_QUEUED,	/* on ep->pending */
-	FASTIPC_SLOT_HELD,	/* received by a server thread */
-	FASTIPC_SLOT_BUSY,	/* a server thread forwards from it */
-	FASTIPC_SLOT_REPLYING,	/* a server thread copies the reply to the caller */
+	FASTIPC_SLOT_HELD,	/* received; its token answers it */
+	FASTIPC_SLOT_FORWARDING, /* a server copies the call's next request */
+	FASTIPC_SLOT_REPLYING,	/* a server copies the reply to the caller */
 };
 
 /**
@@ -147,8 +155,7 @@ struct fastipc_spin {
  * @max_oneway: at most this many.
  * @id: serial number, for tracing and fdinfo.
  * @seq: last token sequence number handed out.
- * @slot_wq: senders waiting for a free slot.
- * @slot_waiters: io_uring calls waiting for a free slot (uring.c).
+ * @slot_wq: senders waiting for a free slot, woken under @lock.
  * @poll_wq: poll on the endpoint and on its clients.
  * @reply_spin: how soon calls here are answered (read and written unlocked).
  * @next_spin: how soon a caller comes back after its answer (likewise).
@@ -180,7 +187,6 @@ struct fastipc_endpoint {
 	u64 id;
 	u64 seq;
 	wait_queue_head_t slot_wq;
-	struct list_head slot_waiters;
 	wait_queue_head_t poll_wq;
 	struct fastipc_spin reply_spin;	/* callers waiting for a reply */
 	struct fastipc_spin next_spin;	/* servers waiting for the next call */
@@ -204,19 +210,18 @@ struct fastipc_endpoint {
 enum fastipc_caller_state {
 	FASTIPC_CALLER_NEW,	/* not sent yet */
 	FASTIPC_CALLER_PENDING,	/* attached to a slot of caller->ep */
-	FASTIPC_CALLER_MOVING,	/* being forwarded, attached to no slot */
 	FASTIPC_CALLER_DONE,	/* result set; detached */
 	FASTIPC_CALLER_CANCELLED, /* the caller gave up; detached */
 };
 
 /**
- * struct fastipc_caller - a call in flight, on the caller's stack
- * @wq: the caller sleeps here.
+ * struct fastipc_caller - a call in flight
  * @state: an enum fastipc_caller_state, under the lock of @ep.
- * @ep: the endpoint whose slot the call is attached to.
+ * @ep: the endpoint whose slot the call is attached to; changes only under
+ *	the locks of both endpoints (forward).
  * @slot: that slot, while FASTIPC_CALLER_PENDING.
  * @route: every endpoint the call has visited, each referenced until the
- *	caller returns, so @ep can be locked without racing a forward.
+ *	call is released, so @ep can be locked without racing a forward.
  * @hops: entries in @route after the first.
  * @reply_buf: the caller's registered reply buffer (referenced).
  * @reply_kaddr: where the reply goes.
@@ -224,17 +229,16 @@ enum fastipc_caller_state {
  * @error: 0, or the errno the module completed the call with.
  * @status: the server's status word.
  * @reply_len: the reply's length.
- * @pid: the caller's thread group.
+ * @pid: the caller's thread group (referenced).
  * @uid: the caller's euid.
  * @gid: the caller's egid.
- * @async: an io_uring command waits, not a thread: completing the call
- *	completes the command.
- * @cpu: where the calling thread runs, -1 for an io_uring command.
+ * @cpu: where the calling thread runs, -1 if no thread waits.
  * @server_cpu: where the server thread the call was handed to runs, -1 if
  *	it was queued.
+ * @done: tells whoever waits that the call is DONE, under the lock of @ep;
+ *	@sync when the waker is about to sleep for the next message.
  */
 struct fastipc_caller {
-	wait_queue_head_t wq;
 	int state;
 	struct fastipc_endpoint *ep;
 	struct fastipc_slot *slot;
@@ -249,25 +253,23 @@ struct fastipc_caller {
 	struct pid *pid;
 	kuid_t uid;
 	kgid_t gid;
-	bool async;
 	int cpu;
 	int server_cpu;
+	void (*done)(struct fastipc_caller *call, bool sync);
 };
 
 /**
  * struct fastipc_waiter - a server waiting for a message
  * @node: in ep->idle.
- * @wq: a server thread sleeps here.
  * @slot: the message handed to it, under ep->lock.
- * @async: an io_uring receive waits, not a thread.
- * @task: the server thread, unless @async.
+ * @deliver: tells the waiter @slot is its own, under ep->lock; @sync when
+ *	the sender is about to sleep for the reply. Returns the CPU the waiter
+ *	will run on, -1 if no thread will.
  */
 struct fastipc_waiter {
 	struct list_head node;
-	wait_queue_head_t wq;
 	struct fastipc_slot *slot;
-	bool async;
-	struct task_struct *task;
+	int (*deliver)(struct fastipc_waiter *w, bool sync);
 };
 
 enum fastipc_role {
@@ -287,7 +289,9 @@ enum fastipc_role {
  * @uring_lock: protects @uring_ops.
  * @uring_ops: io_uring commands in flight on the port, oldest first.
  * @uring_monitor: on kernels whose io_uring cannot cancel driver commands,
- *	looks for commands whose ring or task went away (uring.c).
+ *	looks for commands whose ring went away (uring.c).
+ * @parked_lock: protects @parked.
+ * @parked: interrupted calls waiting for their thread's restart (call.c).
  */
 struct fastipc_port {
 	struct mutex mutex;	/* outermost lock */
@@ -299,6 +303,8 @@ struct fastipc_port {
 	spinlock_t uring_lock;	/* see the locking order above */
 	struct list_head uring_ops;
 	struct delayed_work uring_monitor;
+	spinlock_t parked_lock;	/* see the locking order above */
+	struct list_head parked;
 };
 
 /* user.c */
@@ -365,48 +371,70 @@ void fastipc_ep_shutdown(struct fastipc_endpoint *ep);
 __poll_t fastipc_ep_poll(struct fastipc_endpoint *ep, int role, struct file *file,
 			 poll_table *wait);
 
+/*
+ * Sleep until @cond, a signal or task work, or @deadline (KTIME_MAX: none):
+ * 0, -ERESTARTSYS or -ETIME. Task work is never held up: its notification
+ * ends the wait as a signal does, and the command restarts afterwards.
+ */
+static inline ktime_t fastipc_time_left(ktime_t deadline)
+{
+	if (deadline == KTIME_MAX)
+		return KTIME_MAX;
+	return max_t(ktime_t, ktime_sub(deadline, ktime_get()), 0);
+}
+
+#define fastipc_wait_event(wq, cond, deadline)					\
+	wait_event_interruptible_hrtimeout(wq, cond, fastipc_time_left(deadline))
+
+/* pool.c: the receive pool's slots and the queue of messages. */
+#define FASTIPC_FILL_WAIT	BIT(0)	/* wait for a free slot */
+#define FASTIPC_FILL_NOFAULT	BIT(1)	/* fail with -EFAULT rather than fault pages in */
+struct fastipc_slot *fastipc_slot_fill(struct fastipc_endpoint *ep, struct fastipc_user *user,
+				       unsigned int flags, ktime_t deadline,
+				       const void __user *src, u32 len);
+int fastipc_slot_publish(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
+			 struct fastipc_caller *call, u32 opcode, u32 len,
+			 struct pid *pid, kuid_t uid, kgid_t gid);
+struct fastipc_slot *fastipc_slot_lookup(struct fastipc_endpoint *ep, u64 token);
+struct fastipc_slot *fastipc_slot_dequeue(struct fastipc_endpoint *ep);
+void fastipc_slot_redeliver(struct fastipc_endpoint *ep, struct fastipc_slot *slot);
+void fastipc_slot_free(struct fastipc_endpoint *ep, struct fastipc_slot *slot);
+void fastipc_msg_info_fill(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
+			   struct fastipc_msg_info *info, struct pid_namespace *pid_ns,
+			   struct user_namespace *user_ns);
+
 /* call.c */
 struct fastipc_endpoint *fastipc_client_ep(struct fastipc_port *port, u32 len);
 int fastipc_cmd_call(struct fastipc_port *port, void *arg);
 int fastipc_cmd_send(struct fastipc_port *port, void *arg);
 int fastipc_cmd_serve(struct fastipc_port *port, void *arg);
 int fastipc_cmd_forward(struct fastipc_port *port, void *arg);
-int fastipc_send_msg(struct fastipc_port *port, const struct fastipc_send *arg, bool may_wait);
+int fastipc_send_msg(struct fastipc_port *port, const struct fastipc_send *arg, bool may_wait,
+		     bool nofault);
 int fastipc_reply(struct fastipc_endpoint *ep, u64 token, s32 status, const void __user *src,
-		  u32 len, bool sync, int *caller_cpu);
-struct fastipc_slot *fastipc_slot_fill(struct fastipc_endpoint *ep, struct fastipc_user *user,
-				       bool wait, ktime_t deadline, const void __user *src,
-				       u32 len);
-int fastipc_slot_publish(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
-			 struct fastipc_caller *call, u32 opcode, u32 len,
-			 struct pid *pid, kuid_t uid, kgid_t gid);
-struct fastipc_slot *fastipc_slot_dequeue(struct fastipc_endpoint *ep);
-void fastipc_slot_free(struct fastipc_endpoint *ep, struct fastipc_slot *slot);
-void fastipc_msg_info_fill(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
-			   struct fastipc_msg_info *info, struct pid_namespace *pid_ns,
-			   struct user_namespace *user_ns);
+		  u32 len, bool sync, bool nofault, int *caller_cpu);
 int fastipc_caller_init(struct fastipc_caller *call, struct fastipc_port *port,
 			struct fastipc_endpoint *ep, u32 buf_id, u64 offset, u32 cap);
 void fastipc_caller_release(struct fastipc_caller *call);
-int fastipc_caller_cancel(struct fastipc_caller *call, bool wait);
+struct fastipc_endpoint *fastipc_caller_lock(struct fastipc_caller *call)
+	__acquires(&call->ep->lock);
+bool fastipc_caller_detach(struct fastipc_caller *call, bool force);
 void fastipc_caller_complete(struct fastipc_caller *call, int error, bool sync);
+void fastipc_port_release_parked(struct fastipc_port *port);
 
 /* uring.c */
 int fastipc_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags);
 void fastipc_uring_port_init(struct fastipc_port *port);
 void fastipc_uring_port_release(struct fastipc_port *port);
-void fastipc_uring_call_done(struct fastipc_caller *call);
-void fastipc_uring_recv_done(struct fastipc_waiter *w, struct fastipc_endpoint *ep,
-			     struct fastipc_slot *slot);
-void fastipc_uring_slot_freed(struct fastipc_endpoint *ep);
-void fastipc_uring_ep_dead(struct fastipc_endpoint *ep);
 
 /* Tokens carry the slot index in their low bits. */
 #define FASTIPC_SLOT_BITS	10
 static_assert(FASTIPC_MAX_SLOTS <= (1U << FASTIPC_SLOT_BITS));
 
-/* copy.c */
+/* copy.c: returns the bytes not copied, as copy_from_user() does. */
 unsigned long fastipc_copy_from_user(void *dst, const void __user *src, unsigned long len);
+unsigned long fastipc_copy_in(void *dst, const void __user *src, unsigned long len,
+			      bool nofault);
 int fastipc_copy_init(struct dentry *debugfs_dir);
 
 #endif /* _FASTIPC_H */

@@ -76,11 +76,14 @@ struct fastipc_endpoint *fastipc_ep_get_from_fd(int fd)
 
 /*
  * One entry per command. The handler works on a kernel copy of the whole
- * struct, which goes back to user space only when the handler succeeds.
+ * struct, which goes back to user space only when the handler succeeds, or,
+ * for a command marked restart_copies, when it returns -ERESTARTSYS having
+ * rewritten the struct for its restart (SERVE whose reply went out).
  */
 struct fastipc_ioctl_op {
 	unsigned int cmd;
 	int (*fn)(struct fastipc_port *port, void *arg);
+	bool restart_copies;
 };
 
 static const struct fastipc_ioctl_op fastipc_ops[] = {
@@ -93,7 +96,7 @@ static const struct fastipc_ioctl_op fastipc_ops[] = {
 	[_IOC_NR(FASTIPC_IOC_CONNECT)] = { FASTIPC_IOC_CONNECT, fastipc_cmd_connect },
 	[_IOC_NR(FASTIPC_IOC_CALL)] = { FASTIPC_IOC_CALL, fastipc_cmd_call },
 	[_IOC_NR(FASTIPC_IOC_SEND)] = { FASTIPC_IOC_SEND, fastipc_cmd_send },
-	[_IOC_NR(FASTIPC_IOC_SERVE)] = { FASTIPC_IOC_SERVE, fastipc_cmd_serve },
+	[_IOC_NR(FASTIPC_IOC_SERVE)] = { FASTIPC_IOC_SERVE, fastipc_cmd_serve, true },
 	[_IOC_NR(FASTIPC_IOC_FORWARD)] = { FASTIPC_IOC_FORWARD, fastipc_cmd_forward },
 };
 
@@ -126,9 +129,11 @@ static long fastipc_ioctl(struct file *file, unsigned int cmd, unsigned long uar
 	if (copy_from_user(&buf, argp, _IOC_SIZE(cmd)))
 		return -EFAULT;
 	ret = op->fn(file->private_data, &buf);
-	if (!ret && copy_to_user(argp, &buf, _IOC_SIZE(cmd)))
+	if ((!ret || (ret == -ERESTARTSYS && op->restart_copies)) &&
+	    copy_to_user(argp, &buf, _IOC_SIZE(cmd)))
 		ret = -EFAULT;
-	if (ret) {
+	/* A restart is no error: the command goes on after the interruption. */
+	if (ret && ret != -ERESTARTSYS && ret != -ERESTARTNOINTR) {
 		trace_fastipc_error(nr, ret);
 		fastipc_stat_add(FASTIPC_STAT_ERRORS, 1);
 	}
@@ -161,6 +166,8 @@ static int fastipc_open(struct inode *inode, struct file *file)
 	mutex_init(&port->mutex);
 	spin_lock_init(&port->buf_lock);
 	fastipc_uring_port_init(port);
+	spin_lock_init(&port->parked_lock);
+	INIT_LIST_HEAD(&port->parked);
 	file->private_data = port;
 	atomic_long_inc(&fastipc_objects[FASTIPC_OBJ_PORTS]);
 	return 0;
@@ -171,6 +178,7 @@ static int fastipc_release(struct inode *inode, struct file *file)
 	struct fastipc_port *port = file->private_data;
 
 	fastipc_uring_port_release(port);
+	fastipc_port_release_parked(port);
 	if (port->role == FASTIPC_ROLE_ENDPOINT)
 		fastipc_ep_shutdown(port->ep);
 	if (port->role != FASTIPC_ROLE_NONE)

@@ -4,20 +4,35 @@
  *
  * A command that waits for a peer (a call for its reply, a receive for a
  * message) becomes a struct fastipc_uring_op, listed on its port, and returns
- * -EIOCBQUEUED. The peer completes it under the endpoint's lock exactly as it
- * would wake a sleeping thread, except that it queues task work, which posts
- * the CQE and drops the op. Everything else completes before returning.
+ * -EIOCBQUEUED. Its call or its place among the idle servers is an ordinary
+ * struct fastipc_caller or struct fastipc_waiter whose callback, run by the
+ * peer under the endpoint's lock, queues task work that posts the CQE.
  *
- * Cancellation finds ops on the port's list: FASTIPC_URING_CANCEL by tag,
- * io_uring's IO_URING_F_CANCEL when the ring closes or the task exits (6.7
- * on), or the port's monitor on kernels without it. A call is cancelled as a
- * synchronous caller gives up on a signal; a receive leaves the idle list.
+ * An op's state, under the lock of its endpoint (the endpoint its call is
+ * attached to, or the receiving port's endpoint):
  *
- * Locking: port->uring_lock nests outside ep->lock. An op is published to
- * the endpoint and listed on the port in one port->uring_lock section, so a
- * canceller never meets a half-submitted op and the task work, which takes
- * port->uring_lock to unlist it, never runs before it is listed. Cancellers
- * hold a reference on the op and no lock while they cancel.
+ *   WAITING -> COMPLETING   a peer answered (call) or handed over a message
+ *                           (receive, which then remembers its token), or a
+ *                           canceller claimed it; the task work is queued
+ *   WAITING -> (freed)      io_uring's cancellation claimed it and posted
+ *                           ECANCELED in place
+ *   COMPLETING -> GIVEN_BACK   the ring died before the receive's task work
+ *                           posted the message: it went back to the endpoint
+ *   COMPLETING|GIVEN_BACK -> (freed)   the task work posted the CQE
+ *
+ * Only the task work (or an in-place completion) frees an op, and both run
+ * under the ring's own lock, which io_uring's cancellation also holds: a
+ * canceller never meets a freed op. A call not sent yet (every slot taken)
+ * waits on ep->slot_wq with an entry of its own; a freed slot queues task
+ * work in the submitter, whose memory holds the request, to send it.
+ *
+ * Cancellation: FASTIPC_URING_CANCEL by tag, io_uring's IO_URING_F_CANCEL
+ * when the ring closes (6.7 on), or on older kernels the port's monitor,
+ * which looks for ops whose ring is going away. None of them waits.
+ *
+ * Locking: port->uring_lock, then the endpoint's lock. An op is listed on
+ * its port, and published in its command for io_uring's cancellation, before
+ * anything can complete it; its task work unlists it.
  */
 #include <linux/pid_namespace.h>
 #include <linux/slab.h>
@@ -30,57 +45,70 @@
 /* How often the monitor looks for abandoned commands, where it runs. */
 #define FASTIPC_URING_MONITOR_PERIOD	HZ
 
+enum fastipc_uring_op_state {
+	FASTIPC_OP_WAITING,
+	FASTIPC_OP_COMPLETING,
+	FASTIPC_OP_GIVEN_BACK,
+};
+
 /**
  * struct fastipc_uring_op - an io_uring command waiting for a peer
- * @ref: one for the command in flight, one per canceller at work.
  * @node: in port->uring_ops, under port->uring_lock.
  * @cmd: the io_uring command.
  * @tag: the tag the submitter gave, for FASTIPC_URING_CANCEL.
- * @cancelling: a canceller took it, under port->uring_lock.
- * @cancel_retry: it could not cancel it yet, under port->uring_lock.
+ * @state: an enum fastipc_uring_op_state, under the endpoint's lock.
  * @res: the CQE's result, set before the task work is queued.
  * @res2: the CQE's big_cqe[0].
  * @is_call: @call is in use, else the receive fields.
- * @slot_node: in ep->slot_waiters while @slot_wait.
- * @slot_wait: a call waiting for a free slot, under ep->lock.
- * @cancel_unsent: a canceller found the call not sent yet; whoever sends
- *	it completes it with ECANCELED instead. Under ep->lock.
+ * @slot_wait: on the endpoint's slot_wq while @slot_waiting.
+ * @slot_waiting: a call waiting for a free slot, under the endpoint's lock.
+ * @cancel_unsent: a canceller found the call being sent; whoever sends it
+ *	completes it with ECANCELED instead. Under the endpoint's lock.
  * @opcode: the call's opcode, kept until it is sent.
  * @req_len: its request's length.
  * @req_addr: its request, in the submitter's memory.
  * @call: an asynchronous call.
- * @recv: an asynchronous receive's place among the idle server threads.
+ * @recv: an asynchronous receive's place among the idle servers.
+ * @token: the token of the message handed to the receive.
  * @msg_buf: the registered buffer the received message's record goes to.
  * @msg: where, in its kernel mapping.
  * @pid_ns: the receiver's PID namespace, for the sender's pid.
  * @user_ns: the receiver's user namespace, for the sender's ids.
  */
 struct fastipc_uring_op {
-	struct kref ref;
 	struct list_head node;
 	struct io_uring_cmd *cmd;
 	u64 tag;
-	bool cancelling;
-	bool cancel_retry;
+	int state;
 	s32 res;
 	u64 res2;
 	bool is_call;
-	struct list_head slot_node;
-	bool slot_wait;
-	bool cancel_unsent;
-	u32 opcode;
-	u32 req_len;
-	u64 req_addr;
 	union {
-		struct fastipc_caller call;
+		struct {
+			struct fastipc_caller call;
+			wait_queue_entry_t slot_wait;
+			bool slot_waiting;
+			bool cancel_unsent;
+			u32 opcode;
+			u32 req_len;
+			u64 req_addr;
+		};
 		struct {
 			struct fastipc_waiter recv;
+			u64 token;
 			struct fastipc_buf *msg_buf;
 			struct fastipc_msg_info *msg;
 			struct pid_namespace *pid_ns;
 			struct user_namespace *user_ns;
 		};
 	};
+};
+
+/* What a claim on an op found: see fastipc_uring_op_claim(). */
+enum fastipc_uring_claim {
+	FASTIPC_CLAIM_NONE,	/* completed or completing already */
+	FASTIPC_CLAIM_OWNED,	/* the claimer completes it */
+	FASTIPC_CLAIM_DEFERRED,	/* cancelled; its sender completes it */
 };
 
 union fastipc_uring_arg {
@@ -99,6 +127,11 @@ static struct fastipc_port *fastipc_uring_port(struct io_uring_cmd *cmd)
 	return cmd->file->private_data;
 }
 
+static struct fastipc_uring_op *fastipc_uring_op(struct io_uring_cmd *cmd)
+{
+	return *(struct fastipc_uring_op **)cmd->pdu;
+}
+
 static struct fastipc_uring_op *fastipc_uring_op_alloc(struct io_uring_cmd *cmd, u64 tag)
 {
 	struct fastipc_uring_op *op;
@@ -106,19 +139,15 @@ static struct fastipc_uring_op *fastipc_uring_op_alloc(struct io_uring_cmd *cmd,
 	op = kzalloc(sizeof(*op), GFP_KERNEL_ACCOUNT);
 	if (!op)
 		return NULL;
-	kref_init(&op->ref);
 	INIT_LIST_HEAD(&op->node);
-	INIT_LIST_HEAD(&op->slot_node);
 	op->cmd = cmd;
 	op->tag = tag;
-	*(struct fastipc_uring_op **)cmd->pdu = op;
+	op->state = FASTIPC_OP_WAITING;
 	return op;
 }
 
-static void fastipc_uring_op_release(struct kref *ref)
+static void fastipc_uring_op_free(struct fastipc_uring_op *op)
 {
-	struct fastipc_uring_op *op = container_of(ref, struct fastipc_uring_op, ref);
-
 	if (op->is_call) {
 		fastipc_caller_release(&op->call);
 	} else {
@@ -129,65 +158,124 @@ static void fastipc_uring_op_release(struct kref *ref)
 	kfree(op);
 }
 
-static void fastipc_uring_op_put(struct fastipc_uring_op *op)
+/*
+ * Make @op's command cancelable. io_uring's cancellation finds the op
+ * through the command, only once fastipc_uring_op_publish() put it there.
+ */
+static void fastipc_uring_op_arm(struct fastipc_uring_op *op, unsigned int issue_flags)
 {
-	kref_put(&op->ref, fastipc_uring_op_release);
+	*(struct fastipc_uring_op **)op->cmd->pdu = NULL;
+	io_uring_cmd_mark_cancelable(op->cmd, issue_flags);
 }
 
-/* Task work: post the CQE of an op a peer or a canceller completed. */
-static void fastipc_uring_complete_tw(struct io_uring_cmd *cmd, unsigned int issue_flags)
+/* Under the endpoint's lock, before anything can complete @op. */
+static void fastipc_uring_op_publish(struct fastipc_uring_op *op)
 {
-	struct fastipc_port *port = fastipc_uring_port(cmd);
-	struct fastipc_uring_op *op = *(struct fastipc_uring_op **)cmd->pdu;
-
-	spin_lock(&port->uring_lock);
-	list_del_init(&op->node);
-	spin_unlock(&port->uring_lock);
-	io_uring_cmd_done(cmd, op->res, op->res2, issue_flags);
-	fastipc_uring_op_put(op);
+	WRITE_ONCE(*(struct fastipc_uring_op **)op->cmd->pdu, op);
 }
 
-static void fastipc_uring_complete(struct fastipc_uring_op *op, s32 res, u64 res2)
-{
-	op->res = res;
-	op->res2 = res2;
-	io_uring_cmd_complete_in_task(op->cmd, fastipc_uring_complete_tw);
-}
-
-/* Called by fastipc_caller_complete() under the endpoint's lock. */
-void fastipc_uring_call_done(struct fastipc_caller *call)
-{
-	struct fastipc_uring_op *op = container_of(call, struct fastipc_uring_op, call);
-
-	fastipc_uring_complete(op, call->error ?: call->reply_len, (u64)(s64)call->status);
-}
-
-/* Called by fastipc_deliver() under the endpoint's lock. */
-void fastipc_uring_recv_done(struct fastipc_waiter *w, struct fastipc_endpoint *ep,
-			     struct fastipc_slot *slot)
-	__must_hold(&ep->lock)
-{
-	struct fastipc_uring_op *op = container_of(w, struct fastipc_uring_op, recv);
-
-	fastipc_msg_info_fill(ep, slot, op->msg, op->pid_ns, op->user_ns);
-	fastipc_uring_complete(op, slot->len, slot->token);
-}
-
-/* Complete a command now, from its issue. */
-static int fastipc_uring_done_now(struct io_uring_cmd *cmd, int res, u64 res2,
-				  unsigned int issue_flags)
-{
-	io_uring_cmd_done(cmd, res, res2, issue_flags);
-	return -EIOCBQUEUED;
-}
-
-/* List an op on its port, before anything can complete it. */
+/* List an op on its port: from now on FASTIPC_URING_CANCEL sees it. */
 static void fastipc_uring_op_list(struct fastipc_port *port, struct fastipc_uring_op *op)
 	__must_hold(&port->uring_lock)
 {
 	list_add_tail(&op->node, &port->uring_ops);
 	if (FASTIPC_URING_MONITOR)
 		schedule_delayed_work(&port->uring_monitor, FASTIPC_URING_MONITOR_PERIOD);
+}
+
+static void fastipc_uring_op_unlist(struct fastipc_port *port, struct fastipc_uring_op *op)
+{
+	spin_lock(&port->uring_lock);
+	list_del_init(&op->node);
+	spin_unlock(&port->uring_lock);
+}
+
+/* The lock that guards @op's state: see the table at the top. */
+static struct fastipc_endpoint *fastipc_uring_op_lock(struct fastipc_port *port,
+						      struct fastipc_uring_op *op)
+	__acquires(&ep->lock)
+{
+	struct fastipc_endpoint *ep;
+
+	if (op->is_call)
+		return fastipc_caller_lock(&op->call);
+	ep = port->ep;
+	spin_lock(&ep->lock);
+	return ep;
+}
+
+/*
+ * The receive's message, unless its ring or task is dying (@dead): then it
+ * goes back to the endpoint and the CQE, which nobody will read, says
+ * ECANCELED. Called by the task work, which posts the CQE.
+ */
+static void fastipc_uring_recv_commit(struct fastipc_port *port, struct fastipc_uring_op *op,
+				      bool dead)
+{
+	struct fastipc_endpoint *ep = port->ep;
+	struct fastipc_slot *slot;
+
+	spin_lock(&ep->lock);
+	slot = op->recv.slot;
+	if (op->state != FASTIPC_OP_COMPLETING || !slot) {
+		/* Cancelled, or its message given back already. */
+	} else if (slot->state != FASTIPC_SLOT_HELD || slot->token != op->token) {
+		/* The endpoint died, or its server guessed the token first. */
+		op->res = ep->dead ? -EPIPE : -ECANCELED;
+		op->res2 = 0;
+	} else if (dead) {
+		fastipc_slot_redeliver(ep, slot);
+		op->state = FASTIPC_OP_GIVEN_BACK;
+	} else {
+		fastipc_msg_info_fill(ep, slot, op->msg, op->pid_ns, op->user_ns);
+		op->res = slot->len;
+		op->res2 = slot->token;
+	}
+	if (op->state == FASTIPC_OP_GIVEN_BACK) {
+		op->res = -ECANCELED;
+		op->res2 = 0;
+	}
+	spin_unlock(&ep->lock);
+}
+
+/* Task work: post the CQE of an op a peer or a canceller completed. */
+static void fastipc_uring_complete_tw(struct io_uring_cmd *cmd, unsigned int issue_flags)
+{
+	struct fastipc_port *port = fastipc_uring_port(cmd);
+	struct fastipc_uring_op *op = fastipc_uring_op(cmd);
+
+	if (!op->is_call)
+		fastipc_uring_recv_commit(port, op, fastipc_uring_tw_dead(cmd, issue_flags));
+	fastipc_uring_op_unlist(port, op);
+	io_uring_cmd_done(cmd, op->res, op->res2, issue_flags);
+	fastipc_uring_op_free(op);
+}
+
+/* Complete @op from wherever we are: its task work posts the CQE. */
+static void fastipc_uring_complete(struct fastipc_uring_op *op, s32 res, u64 res2)
+{
+	op->state = FASTIPC_OP_COMPLETING;
+	op->res = res;
+	op->res2 = res2;
+	io_uring_cmd_complete_in_task(op->cmd, fastipc_uring_complete_tw);
+}
+
+/* The call's done() callback, under the endpoint's lock. */
+static void fastipc_uring_call_done(struct fastipc_caller *call, bool sync)
+{
+	struct fastipc_uring_op *op = container_of(call, struct fastipc_uring_op, call);
+
+	fastipc_uring_complete(op, call->error ?: call->reply_len, (u64)(s64)call->status);
+}
+
+/* The receive's deliver() callback, under the endpoint's lock. */
+static int fastipc_uring_recv_deliver(struct fastipc_waiter *w, bool sync)
+{
+	struct fastipc_uring_op *op = container_of(w, struct fastipc_uring_op, recv);
+
+	op->token = w->slot->token;
+	fastipc_uring_complete(op, 0, 0);
+	return -1;
 }
 
 /* Complete a call that was never sent. */
@@ -201,22 +289,39 @@ static void fastipc_uring_call_fail(struct fastipc_uring_op *op, int error)
 
 static void fastipc_uring_call_retry_tw(struct io_uring_cmd *cmd, unsigned int issue_flags);
 
+/* A slot was freed (or the endpoint died) while the call waited for one. */
+static int fastipc_uring_slot_wake(wait_queue_entry_t *wait, unsigned int mode, int sync,
+				   void *key)
+{
+	struct fastipc_uring_op *op = container_of(wait, struct fastipc_uring_op, slot_wait);
+
+	/* Every wake-up of slot_wq happens under the endpoint's lock. */
+	lockdep_assert_held(&op->call.ep->lock);
+	list_del_init(&wait->entry);
+	op->slot_waiting = false;
+	io_uring_cmd_complete_in_task(op->cmd, fastipc_uring_call_retry_tw);
+	return 1;
+}
+
+/* Copy the call's request into a free slot, if there is one. */
+static struct fastipc_slot *fastipc_uring_call_fill(struct fastipc_uring_op *op, bool nofault)
+{
+	return fastipc_slot_fill(op->call.ep, NULL, nofault ? FASTIPC_FILL_NOFAULT : 0,
+				 KTIME_MAX, u64_to_user_ptr(op->req_addr), op->req_len);
+}
+
 /*
- * Send an asynchronous call: copy the request into a free slot and publish
- * it. With no slot free, the call waits on ep->slot_waiters, without a
- * thread: the next slot freed sends it again from task work of the task
- * that submitted it, whose memory holds the request.
+ * Publish the call in @slot, or, with none free, wait for one on the
+ * endpoint; true if the caller should try to fill a slot again now.
  */
-static void fastipc_uring_call_send(struct fastipc_uring_op *op)
+static bool fastipc_uring_call_post(struct fastipc_uring_op *op, struct fastipc_slot *slot)
 {
 	struct fastipc_endpoint *ep = op->call.ep;
-	struct fastipc_slot *slot;
+	bool again = false;
 	int ret;
 
-retry:
-	slot = fastipc_slot_fill(ep, NULL, false, KTIME_MAX, u64_to_user_ptr(op->req_addr),
-				 op->req_len);
 	spin_lock(&ep->lock);
+	fastipc_uring_op_publish(op);
 	if (op->cancel_unsent) {
 		if (!IS_ERR(slot))
 			fastipc_slot_free(ep, slot);
@@ -230,62 +335,37 @@ retry:
 		fastipc_uring_call_fail(op, ep->dead ? -EPIPE : PTR_ERR(slot));
 	} else if (ep->nfree) {
 		/* A slot was freed since we looked. */
-		spin_unlock(&ep->lock);
-		goto retry;
+		again = true;
 	} else {
-		list_add_tail(&op->slot_node, &ep->slot_waiters);
-		op->slot_wait = true;
+		add_wait_queue_exclusive(&ep->slot_wq, &op->slot_wait);
+		op->slot_waiting = true;
 	}
 	spin_unlock(&ep->lock);
+	return again;
 }
 
 static void fastipc_uring_call_retry_tw(struct io_uring_cmd *cmd, unsigned int issue_flags)
 {
-	struct fastipc_uring_op *op = *(struct fastipc_uring_op **)cmd->pdu;
+	struct fastipc_uring_op *op = fastipc_uring_op(cmd);
 
-	/*
-	 * Run from a worker because the task is gone, nobody's memory to read;
-	 * or the ring is going away.
-	 */
-	if ((current->flags & (PF_EXITING | PF_KTHREAD)) || fastipc_uring_abandoned(cmd)) {
+	/* A worker runs it because the task is gone: no memory to read. */
+	if (fastipc_uring_tw_dead(cmd, issue_flags)) {
 		spin_lock(&op->call.ep->lock);
 		fastipc_uring_call_fail(op, -ECANCELED);
 		spin_unlock(&op->call.ep->lock);
 		return;
 	}
-	fastipc_uring_call_send(op);
-}
-
-/* Called by fastipc_slot_free() under the endpoint's lock: send a waiting call. */
-void fastipc_uring_slot_freed(struct fastipc_endpoint *ep)
-	__must_hold(&ep->lock)
-{
-	struct fastipc_uring_op *op;
-
-	op = list_first_entry(&ep->slot_waiters, struct fastipc_uring_op, slot_node);
-	list_del_init(&op->slot_node);
-	op->slot_wait = false;
-	io_uring_cmd_complete_in_task(op->cmd, fastipc_uring_call_retry_tw);
-}
-
-/* Called by fastipc_ep_shutdown() under the endpoint's lock. */
-void fastipc_uring_ep_dead(struct fastipc_endpoint *ep)
-	__must_hold(&ep->lock)
-{
-	struct fastipc_uring_op *op, *next;
-
-	list_for_each_entry_safe(op, next, &ep->slot_waiters, slot_node) {
-		list_del_init(&op->slot_node);
-		op->slot_wait = false;
-		fastipc_uring_call_fail(op, -EPIPE);
-	}
+	while (fastipc_uring_call_post(op, fastipc_uring_call_fill(op, false)))
+		;
 }
 
 static int fastipc_uring_call(struct fastipc_port *port, struct io_uring_cmd *cmd,
 			      const struct fastipc_uring_call *arg, unsigned int issue_flags)
 {
+	bool nonblock = issue_flags & IO_URING_F_NONBLOCK;
 	struct fastipc_endpoint *ep;
 	struct fastipc_uring_op *op;
+	struct fastipc_slot *slot;
 	int ret;
 
 	if (arg->flags || arg->reserved0 || arg->reserved[0] || arg->reserved[1])
@@ -303,30 +383,49 @@ static int fastipc_uring_call(struct fastipc_port *port, struct io_uring_cmd *cm
 		return ret;
 	}
 	op->is_call = true;
-	op->call.async = true;
+	op->call.done = fastipc_uring_call_done;
 	/* No thread waits for the reply, so no server should spin for one. */
 	op->call.cpu = -1;
 	op->opcode = arg->opcode;
 	op->req_addr = arg->req_addr;
 	op->req_len = arg->req_len;
+	init_waitqueue_func_entry(&op->slot_wait, fastipc_uring_slot_wake);
 
-	io_uring_cmd_mark_cancelable(cmd, issue_flags);
+	slot = fastipc_uring_call_fill(op, nonblock);
+	if (nonblock && slot == ERR_PTR(-EFAULT)) {
+		/* Not in memory: io_uring issues the command again from a worker. */
+		fastipc_uring_op_free(op);
+		return -EAGAIN;
+	}
+	fastipc_uring_op_arm(op, issue_flags);
 	spin_lock(&port->uring_lock);
 	fastipc_uring_op_list(port, op);
 	spin_unlock(&port->uring_lock);
-	fastipc_uring_call_send(op);
+	if (fastipc_uring_call_post(op, slot))
+		io_uring_cmd_complete_in_task(cmd, fastipc_uring_call_retry_tw);
+	return -EIOCBQUEUED;
+}
+
+/* Complete a command now, from its issue. */
+static int fastipc_uring_done_now(struct io_uring_cmd *cmd, int res, u64 res2,
+				  unsigned int issue_flags)
+{
+	io_uring_cmd_done(cmd, res, res2, issue_flags);
 	return -EIOCBQUEUED;
 }
 
 static int fastipc_uring_send(struct fastipc_port *port, struct io_uring_cmd *cmd,
 			      const struct fastipc_send *arg, unsigned int issue_flags)
 {
+	bool nonblock = issue_flags & IO_URING_F_NONBLOCK;
 	int ret;
 
 	/* Waiting for room would take a worker thread: not offered here. */
 	if (arg->flags & FASTIPC_SEND_WAIT)
 		return -EINVAL;
-	ret = fastipc_send_msg(port, arg, false);
+	ret = fastipc_send_msg(port, arg, false, nonblock);
+	if (ret == -EFAULT && nonblock)
+		return -EAGAIN;
 	/* A plain -EAGAIN would make io_uring issue the command again. */
 	if (ret == -EAGAIN)
 		return fastipc_uring_done_now(cmd, ret, 0, issue_flags);
@@ -359,13 +458,13 @@ static int fastipc_uring_recv(struct fastipc_port *port, struct io_uring_cmd *cm
 	op->user_ns = get_user_ns(current_user_ns());
 	if (check_add_overflow(arg->msg_offset, (u64)sizeof(*op->msg), &end) ||
 	    end > op->msg_buf->len) {
-		fastipc_uring_op_put(op);
+		fastipc_uring_op_free(op);
 		return -EINVAL;
 	}
 	op->msg = (struct fastipc_msg_info *)(op->msg_buf->kaddr + arg->msg_offset);
-	op->recv.async = true;
+	op->recv.deliver = fastipc_uring_recv_deliver;
 
-	io_uring_cmd_mark_cancelable(cmd, issue_flags);
+	fastipc_uring_op_arm(op, issue_flags);
 	spin_lock(&port->uring_lock);
 	spin_lock(&ep->lock);
 	slot = ERR_PTR(-EPIPE);
@@ -373,8 +472,9 @@ static int fastipc_uring_recv(struct fastipc_port *port, struct io_uring_cmd *cm
 		slot = fastipc_slot_dequeue(ep);
 	if (!slot) {
 		list_add(&op->recv.node, &ep->idle);
-		spin_unlock(&ep->lock);
 		fastipc_uring_op_list(port, op);
+		fastipc_uring_op_publish(op);
+		spin_unlock(&ep->lock);
 		spin_unlock(&port->uring_lock);
 		return -EIOCBQUEUED;
 	}
@@ -386,142 +486,107 @@ static int fastipc_uring_recv(struct fastipc_port *port, struct io_uring_cmd *cm
 	}
 	spin_unlock(&ep->lock);
 	spin_unlock(&port->uring_lock);
-	fastipc_uring_op_put(op);
+	fastipc_uring_op_free(op);
 	return fastipc_uring_done_now(cmd, ret, token, issue_flags);
 }
 
-static int fastipc_uring_reply(struct fastipc_port *port, const struct fastipc_uring_reply *arg)
+static int fastipc_uring_reply(struct fastipc_port *port, const struct fastipc_uring_reply *arg,
+			       unsigned int issue_flags)
 {
+	bool nonblock = issue_flags & IO_URING_F_NONBLOCK;
 	struct fastipc_endpoint *ep;
-	int caller_cpu;
+	int caller_cpu, ret;
 
 	if (arg->flags || arg->reserved0 || arg->reserved[0] || arg->reserved[1])
 		return -EINVAL;
 	ep = fastipc_port_ep(port, FASTIPC_ROLE_ENDPOINT);
 	if (IS_ERR(ep))
 		return PTR_ERR(ep);
-	return fastipc_reply(ep, arg->token, arg->status, u64_to_user_ptr(arg->addr), arg->len,
-			     false, &caller_cpu);
+	ret = fastipc_reply(ep, arg->token, arg->status, u64_to_user_ptr(arg->addr), arg->len,
+			    false, nonblock, &caller_cpu);
+	/* The token is still held after a fault: the worker answers it. */
+	return ret == -EFAULT && nonblock ? -EAGAIN : ret;
 }
 
 /*
- * Cancel a call not sent yet: 1 if it waited for a slot (the canceller posts
- * the CQE), 2 if it is being sent right now (the sender will complete it as
- * cancelled), -EAGAIN if it was sent (or completed) already.
+ * Take @op away from its peers so that the claimer may complete it. With
+ * @dying (its ring is going away) a reply being copied does not hold the
+ * call back, and a message already handed to a receive goes back to the
+ * endpoint for the receive's task work to find. Never sleeps.
  */
-static int fastipc_uring_unsent_cancel(struct fastipc_uring_op *op)
+static enum fastipc_uring_claim fastipc_uring_op_claim(struct fastipc_port *port,
+						       struct fastipc_uring_op *op, bool dying)
 {
-	/* Until it is sent, a call stays at its first endpoint. */
-	struct fastipc_endpoint *ep = op->call.route[0];
-	int ret = -EAGAIN;
+	enum fastipc_uring_claim claim = FASTIPC_CLAIM_NONE;
+	struct fastipc_endpoint *ep = fastipc_uring_op_lock(port, op);
 
-	spin_lock(&ep->lock);
-	if (READ_ONCE(op->call.state) == FASTIPC_CALLER_NEW) {
-		if (op->slot_wait) {
-			list_del_init(&op->slot_node);
-			op->slot_wait = false;
-			op->call.state = FASTIPC_CALLER_CANCELLED;
-			ret = 1;
-		} else {
-			op->cancel_unsent = true;
-			ret = 2;
+	if (op->state == FASTIPC_OP_COMPLETING) {
+		if (dying && !op->is_call && op->recv.slot) {
+			struct fastipc_slot *slot = op->recv.slot;
+
+			if (slot->state == FASTIPC_SLOT_HELD && slot->token == op->token)
+				fastipc_slot_redeliver(ep, slot);
+			op->state = FASTIPC_OP_GIVEN_BACK;
 		}
-	}
-	spin_unlock(&ep->lock);
-	return ret;
-}
-
-/* Take a receive off the idle list unless a message reached it first. */
-static bool fastipc_uring_recv_cancel(struct fastipc_endpoint *ep, struct fastipc_waiter *w)
-{
-	bool cancelled;
-
-	spin_lock(&ep->lock);
-	cancelled = !w->slot;
-	if (cancelled)
-		list_del_init(&w->node);
-	spin_unlock(&ep->lock);
-	return cancelled;
-}
-
-/*
- * Cancel @op unless it was completed already: 1 if it was cancelled, 0 if
- * not, -EBUSY if a reply is being copied for it and @wait is false.
- */
-static int fastipc_uring_op_cancel(struct fastipc_port *port, struct fastipc_uring_op *op,
-				   bool wait)
-{
-	int ret;
-
-	if (op->is_call) {
-		ret = fastipc_uring_unsent_cancel(op);
-		if (ret == 2)
-			return 1;
-		if (ret < 0)
-			ret = fastipc_caller_cancel(&op->call, wait);
+	} else if (op->state != FASTIPC_OP_WAITING) {
+		/* Given back already. */
+	} else if (!op->is_call) {
+		list_del_init(&op->recv.node);
+		claim = FASTIPC_CLAIM_OWNED;
+	} else if (op->call.state == FASTIPC_CALLER_PENDING) {
+		if (fastipc_caller_detach(&op->call, dying))
+			claim = FASTIPC_CLAIM_OWNED;
+	} else if (op->call.state != FASTIPC_CALLER_NEW) {
+		/* Completed before its task work was queued: cannot happen. */
+		WARN_ON_ONCE(1);
+	} else if (op->slot_waiting) {
+		remove_wait_queue(&ep->slot_wq, &op->slot_wait);
+		op->slot_waiting = false;
+		op->call.state = FASTIPC_CALLER_CANCELLED;
+		claim = FASTIPC_CLAIM_OWNED;
 	} else {
-		ret = fastipc_uring_recv_cancel(port->ep, &op->recv);
+		/* Being sent, or its send is queued: the sender completes it. */
+		op->cancel_unsent = true;
+		claim = FASTIPC_CLAIM_DEFERRED;
 	}
-	if (ret > 0)
-		fastipc_uring_complete(op, -ECANCELED, 0);
-	return ret;
+	if (claim == FASTIPC_CLAIM_OWNED)
+		op->state = FASTIPC_OP_COMPLETING;
+	spin_unlock(&ep->lock);
+	return claim;
 }
 
 typedef bool (*fastipc_uring_match_t)(struct fastipc_uring_op *op, const void *key);
 
 /*
- * Cancel the port's ops @match picks; returns how many were cancelled. Unless
- * @wait, ops whose reply is being copied are left for the next try.
+ * Cancel the port's ops @match picks, through their task work; returns how
+ * many were cancelled. With @dying, as fastipc_uring_op_claim().
  */
 static unsigned int fastipc_uring_cancel_matching(struct fastipc_port *port,
 						  fastipc_uring_match_t match, const void *key,
-						  bool wait)
+						  bool dying)
 {
 	struct fastipc_uring_op *op;
 	unsigned int n = 0;
-	bool found;
-	int ret;
 
-	do {
-		found = false;
-		spin_lock(&port->uring_lock);
-		list_for_each_entry(op, &port->uring_ops, node) {
-			if (!op->cancelling && match(op, key)) {
-				op->cancelling = true;
-				kref_get(&op->ref);
-				found = true;
-				break;
-			}
-		}
-		spin_unlock(&port->uring_lock);
-		if (found) {
-			ret = fastipc_uring_op_cancel(port, op, wait);
-			if (ret > 0)
-				n++;
-			if (ret < 0) {
-				spin_lock(&port->uring_lock);
-				op->cancel_retry = true;
-				spin_unlock(&port->uring_lock);
-			}
-			fastipc_uring_op_put(op);
-		}
-	} while (found);
-
-	/* Those left for the next try become candidates again. */
 	spin_lock(&port->uring_lock);
 	list_for_each_entry(op, &port->uring_ops, node) {
-		if (op->cancel_retry) {
-			op->cancel_retry = false;
-			op->cancelling = false;
+		if (!match(op, key))
+			continue;
+		switch (fastipc_uring_op_claim(port, op, dying)) {
+		case FASTIPC_CLAIM_OWNED:
+			op->res = -ECANCELED;
+			op->res2 = 0;
+			io_uring_cmd_complete_in_task(op->cmd, fastipc_uring_complete_tw);
+			fallthrough;
+		case FASTIPC_CLAIM_DEFERRED:
+			n++;
+			break;
+		case FASTIPC_CLAIM_NONE:
+			break;
 		}
 	}
 	spin_unlock(&port->uring_lock);
 	return n;
-}
-
-static bool fastipc_uring_match_cmd(struct fastipc_uring_op *op, const void *cmd)
-{
-	return op->cmd == cmd;
 }
 
 static bool fastipc_uring_match_tag(struct fastipc_uring_op *op, const void *tag)
@@ -541,8 +606,27 @@ static int fastipc_uring_cancel(struct fastipc_port *port, const struct fastipc_
 	if (arg->flags & ~FASTIPC_CANCEL_ALL || arg->reserved0 || arg->reserved[0] ||
 	    arg->reserved[1] || (all && arg->tag))
 		return -EINVAL;
+	/* A call whose reply is being copied completes with it. */
 	return fastipc_uring_cancel_matching(port, fastipc_uring_match_tag,
-					     all ? NULL : &arg->tag, true) ?: -ENOENT;
+					     all ? NULL : &arg->tag, false) ?: -ENOENT;
+}
+
+/*
+ * io_uring's cancellation, as the ring closes: complete the command in
+ * place, or leave it to the task work already queued for it (which may run
+ * only once the submitter returns to user space; io_uring asks again).
+ */
+static void fastipc_uring_cancel_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
+{
+	struct fastipc_port *port = fastipc_uring_port(cmd);
+	struct fastipc_uring_op *op = READ_ONCE(*(struct fastipc_uring_op **)cmd->pdu);
+
+	/* Still being issued (from io-wq): io_uring asks again. */
+	if (!op || fastipc_uring_op_claim(port, op, true) != FASTIPC_CLAIM_OWNED)
+		return;
+	fastipc_uring_op_unlist(port, op);
+	io_uring_cmd_done(cmd, -ECANCELED, 0, issue_flags);
+	fastipc_uring_op_free(op);
 }
 
 static void fastipc_uring_monitor(struct work_struct *work)
@@ -551,7 +635,7 @@ static void fastipc_uring_monitor(struct work_struct *work)
 						 uring_monitor);
 	bool busy;
 
-	fastipc_uring_cancel_matching(port, fastipc_uring_match_abandoned, NULL, false);
+	fastipc_uring_cancel_matching(port, fastipc_uring_match_abandoned, NULL, true);
 	spin_lock(&port->uring_lock);
 	busy = !list_empty(&port->uring_ops);
 	spin_unlock(&port->uring_lock);
@@ -582,8 +666,7 @@ int fastipc_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 	int ret;
 
 	if (issue_flags & FASTIPC_URING_F_CANCEL) {
-		/* io_uring asks again while the command is still there. */
-		fastipc_uring_cancel_matching(port, fastipc_uring_match_cmd, cmd, false);
+		fastipc_uring_cancel_cmd(cmd, issue_flags);
 		return 0;
 	}
 	if ((issue_flags & big) != big) {
@@ -603,7 +686,7 @@ int fastipc_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 		ret = fastipc_uring_recv(port, cmd, &arg.recv, issue_flags);
 		break;
 	case FASTIPC_URING_REPLY:
-		ret = fastipc_uring_reply(port, &arg.reply);
+		ret = fastipc_uring_reply(port, &arg.reply, issue_flags);
 		break;
 	case FASTIPC_URING_CANCEL:
 		ret = fastipc_uring_cancel(port, &arg.cancel);

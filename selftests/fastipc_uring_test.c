@@ -2837,19 +2837,30 @@ struct recv_then_block {
 	struct io_uring *ring;
 	int recv_fd;		/* the endpoint the receive goes to */
 	uint32_t msgs_id;
-	int serve_fd;		/* block in SERVE here, or in vfork() if -1 */
+	int serve_fd;		/* block in SERVE here, or in a vfork if -1 */
 	int ready[2];		/* a byte once the receive is submitted and it blocks */
-	int go[2];		/* vfork()'s child waits for a byte here */
+	int go[2];		/* the vfork-like child waits for a byte here */
 	int submit;		/* the submission's result */
 	int ret;		/* SERVE's result */
 	struct fastipc_serve msg;
 	pid_t tid;
 };
 
-static void *recv_then_block_fn(void *arg)
+/* The child of recv_then_block_fn()'s vfork-like clone(). */
+static int recv_then_block_child(void *arg)
 {
 	struct recv_then_block *t = arg;
 	char byte;
+
+	if (write(t->ready[1], "v", 1) != 1 || read(t->go[0], &byte, 1) != 1)
+		return 1;
+	return 0;
+}
+
+static void *recv_then_block_fn(void *arg)
+{
+	static char stack[64 * 1024] __attribute__((aligned(16)));
+	struct recv_then_block *t = arg;
 	pid_t pid;
 
 	__atomic_store_n(&t->tid, gettid(), __ATOMIC_SEQ_CST);
@@ -2861,15 +2872,13 @@ static void *recv_then_block_fn(void *arg)
 		return NULL;
 	}
 	/*
-	 * A vfork() parent sleeps killable until its child exits: task work
-	 * queued for this thread (the receive's completion) cannot run.
+	 * The parent of a CLONE_VFORK child sleeps killable until the child
+	 * exits: task work queued for this thread (the receive's completion)
+	 * cannot run meanwhile. CLONE_FILES: the child must not hold the
+	 * ring's file, which the test closes.
 	 */
-	pid = vfork();
-	if (pid == 0) {
-		if (write(t->ready[1], "v", 1) != 1 || read(t->go[0], &byte, 1) != 1)
-			_exit(1);
-		_exit(0);
-	}
+	pid = clone(recv_then_block_child, stack + sizeof(stack),
+		    CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, t);
 	t->ret = pid < 0 ? -errno : fipc_reap(pid);
 	return NULL;
 }

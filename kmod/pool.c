@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The receive pool: an endpoint's fixed-size slots and its queue of messages.
+ *
+ * A message takes a free slot of the endpoint's pool as it arrives, and the
+ * sender copies its payload straight into the slot, whether or not a server
+ * waits: the single copy never depends on timing. The slot is then handed to
+ * the server that went idle last (its cache is the warmest) or queued, oldest
+ * first. The server answers through the slot's token, which frees the slot.
+ *
+ * A slot's state (Documentation/design.rst has the table):
+ *
+ *   FREE -> FILLING         a sender took it and copies its payload in
+ *   FILLING -> QUEUED|HELD  published: queued, or handed to a waiting server
+ *   FILLING -> FREE         the copy faulted, or the endpoint died
+ *   QUEUED -> HELD          a server received it
+ *   HELD -> QUEUED|HELD     given back by a receive whose ring died before
+ *                           the message reached it (fastipc_slot_redeliver())
+ *   HELD -> REPLYING        a server copies the reply into the caller's room
+ *   HELD -> FORWARDING      a server copies the call's next request elsewhere
+ *   REPLYING|FORWARDING -> HELD   that copy faulted; the token still holds
+ *   QUEUED|HELD|REPLYING|FORWARDING -> FREE   answered, forwarded, cancelled
+ *                           while queued, or failed when the endpoint died
+ *
+ * Locking: ep->lock protects every slot, the lists and the counters; the
+ * payload copies are the only work done on a slot without it, and the
+ * FILLING, REPLYING and FORWARDING states keep everybody else off the slot
+ * meanwhile. Nothing here allocates or sleeps but fastipc_slot_fill()'s
+ * waits for room.
+ */
+#include <linux/nospec.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
+#include <linux/user_namespace.h>
+
+#include "fastipc.h"
+#include "trace.h"
+
+static u8 *fastipc_slot_data(struct fastipc_endpoint *ep, struct fastipc_slot *slot)
+{
+	return ep->pool_base + (size_t)(slot - ep->slots) * ep->slot_size;
+}
+
+static bool fastipc_slot_available(struct fastipc_endpoint *ep, bool oneway)
+{
+	return READ_ONCE(ep->nfree) &&
+	       (!oneway || READ_ONCE(ep->noneway) < ep->max_oneway);
+}
+
+void fastipc_slot_free(struct fastipc_endpoint *ep, struct fastipc_slot *slot)
+	__must_hold(&ep->lock)
+{
+	lockdep_assert_held(&ep->lock);
+	WARN_ON_ONCE(slot->state == FASTIPC_SLOT_FREE);
+	if (slot->oneway)
+		ep->noneway--;
+	if (slot->user) {
+		fastipc_user_uncharge_oneway(slot->user);
+		fastipc_user_put(slot->user);
+		slot->user = NULL;
+	}
+	put_pid(slot->sender);
+	slot->sender = NULL;
+	slot->call = NULL;
+	slot->token = 0;
+	slot->oneway = false;
+	slot->state = FASTIPC_SLOT_FREE;
+	/* LIFO: the slot freed last is the one still in the cache. */
+	list_add(&slot->node, &ep->free_slots);
+	ep->nfree++;
+	if (wq_has_sleeper(&ep->slot_wq))
+		wake_up(&ep->slot_wq);
+}
+
+/* Charge a one-way message to its sender's quota, waiting for room if @wait. */
+static int fastipc_charge_oneway(struct fastipc_user *user, bool wait)
+{
+	int ret;
+
+	while (!fastipc_user_charge_oneway(user)) {
+		if (!wait)
+			return -EAGAIN;
+		ret = fastipc_wait_event(user->oneway_wq, fastipc_user_oneway_room(user),
+					 KTIME_MAX);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Take a free slot of @ep and copy the payload into it; with
+ * FASTIPC_FILL_WAIT wait for one until @deadline (-ETIME) or a signal
+ * (-ERESTARTSYS), else fail with -EAGAIN. A one-way message (@user set) is
+ * charged to @user first. Returns the slot in FASTIPC_SLOT_FILLING.
+ */
+struct fastipc_slot *fastipc_slot_fill(struct fastipc_endpoint *ep, struct fastipc_user *user,
+				       unsigned int flags, ktime_t deadline,
+				       const void __user *src, u32 len)
+{
+	bool wait = flags & FASTIPC_FILL_WAIT;
+	bool oneway = user;
+	struct fastipc_slot *slot;
+	int ret;
+
+	if (oneway) {
+		ret = fastipc_charge_oneway(user, wait);
+		if (ret)
+			return ERR_PTR(ret);
+	}
+	spin_lock(&ep->lock);
+	while (!ep->dead && !fastipc_slot_available(ep, oneway)) {
+		spin_unlock(&ep->lock);
+		ret = -EAGAIN;
+		if (wait)
+			ret = fastipc_wait_event(ep->slot_wq,
+						 READ_ONCE(ep->dead) ||
+						 fastipc_slot_available(ep, oneway), deadline);
+		if (ret)
+			goto out_uncharge;
+		spin_lock(&ep->lock);
+	}
+	if (ep->dead) {
+		spin_unlock(&ep->lock);
+		ret = -EPIPE;
+		goto out_uncharge;
+	}
+	slot = list_first_entry(&ep->free_slots, struct fastipc_slot, node);
+	list_del(&slot->node);
+	ep->nfree--;
+	slot->state = FASTIPC_SLOT_FILLING;
+	slot->oneway = oneway;
+	if (oneway) {
+		ep->noneway++;
+		slot->user = user;
+		refcount_inc(&user->ref);
+	}
+	spin_unlock(&ep->lock);
+
+	if (len && fastipc_copy_in(fastipc_slot_data(ep, slot), src, len,
+				   flags & FASTIPC_FILL_NOFAULT)) {
+		spin_lock(&ep->lock);
+		fastipc_slot_free(ep, slot);
+		spin_unlock(&ep->lock);
+		return ERR_PTR(-EFAULT);
+	}
+	return slot;
+
+out_uncharge:
+	if (oneway)
+		fastipc_user_uncharge_oneway(user);
+	return ERR_PTR(ret);
+}
+
+/* Queue @slot, after every message that arrived before it. */
+static void fastipc_slot_queue(struct fastipc_endpoint *ep, struct fastipc_slot *slot)
+	__must_hold(&ep->lock)
+{
+	struct fastipc_slot *pos;
+
+	fastipc_stat_add(FASTIPC_STAT_QUEUED, 1);
+	slot->state = FASTIPC_SLOT_QUEUED;
+	/* Only a message given back arrives out of order: walk from the end. */
+	list_for_each_entry_reverse(pos, &ep->pending, node)
+		if (pos->token < slot->token)
+			break;
+	list_add(&slot->node, &pos->node);
+	WRITE_ONCE(ep->npending, ep->npending + 1);
+	if (wq_has_sleeper(&ep->poll_wq))
+		wake_up_interruptible_poll(&ep->poll_wq, EPOLLIN | EPOLLRDNORM);
+}
+
+/* Hand a message to the server that went idle last, or queue it. */
+static void fastipc_deliver(struct fastipc_endpoint *ep, struct fastipc_slot *slot, bool sync)
+	__must_hold(&ep->lock)
+{
+	struct fastipc_waiter *w;
+	int cpu;
+
+	w = list_first_entry_or_null(&ep->idle, struct fastipc_waiter, node);
+	if (!w) {
+		fastipc_slot_queue(ep, slot);
+		return;
+	}
+	list_del_init(&w->node);
+	slot->state = FASTIPC_SLOT_HELD;
+	WRITE_ONCE(w->slot, slot);
+	cpu = w->deliver(w, sync);
+	if (slot->call)
+		WRITE_ONCE(slot->call->server_cpu, cpu);
+	fastipc_stat_add(FASTIPC_STAT_HANDOFFS, 1);
+}
+
+/*
+ * Publish a filled slot as a message from @pid/@uid/@gid, attached to @call
+ * unless one-way. Fails only if the endpoint died meanwhile (the slot is
+ * freed then).
+ */
+int fastipc_slot_publish(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
+			 struct fastipc_caller *call, u32 opcode, u32 len,
+			 struct pid *pid, kuid_t uid, kgid_t gid)
+	__must_hold(&ep->lock)
+{
+	lockdep_assert_held(&ep->lock);
+	WARN_ON_ONCE(slot->state != FASTIPC_SLOT_FILLING);
+	if (ep->dead) {
+		fastipc_slot_free(ep, slot);
+		return -EPIPE;
+	}
+	slot->call = call;
+	slot->opcode = opcode;
+	slot->len = len;
+	slot->sender = get_pid(pid);
+	slot->uid = uid;
+	slot->gid = gid;
+	slot->token = (++ep->seq << FASTIPC_SLOT_BITS) | (slot - ep->slots);
+	if (!call) {
+		trace_fastipc_send(ep->id, slot->token, opcode, len);
+		fastipc_stat_add(FASTIPC_STAT_SENDS, 1);
+	} else if (call->hops) {
+		trace_fastipc_forward(ep->id, slot->token, opcode, len);
+		fastipc_stat_add(FASTIPC_STAT_FORWARDS, 1);
+	} else {
+		trace_fastipc_call(ep->id, slot->token, opcode, len);
+		fastipc_stat_add(FASTIPC_STAT_CALLS, 1);
+	}
+	if (call) {
+		WARN_ON_ONCE(call->state != FASTIPC_CALLER_NEW &&
+			     call->state != FASTIPC_CALLER_PENDING);
+		WRITE_ONCE(call->ep, ep);
+		call->slot = slot;
+		WRITE_ONCE(call->state, FASTIPC_CALLER_PENDING);
+	}
+	fastipc_deliver(ep, slot, !!call);
+	return 0;
+}
+
+/* The slot a server holds under @token, or NULL. */
+struct fastipc_slot *fastipc_slot_lookup(struct fastipc_endpoint *ep, u64 token)
+	__must_hold(&ep->lock)
+{
+	u32 idx = token & ((1U << FASTIPC_SLOT_BITS) - 1);
+	struct fastipc_slot *slot;
+
+	lockdep_assert_held(&ep->lock);
+	if (idx >= ep->nslots)
+		return NULL;
+	slot = &ep->slots[array_index_nospec(idx, ep->nslots)];
+	if (slot->state != FASTIPC_SLOT_HELD || slot->token != token)
+		return NULL;
+	return slot;
+}
+
+/* The oldest message waiting, now held by the server taking it. */
+struct fastipc_slot *fastipc_slot_dequeue(struct fastipc_endpoint *ep)
+	__must_hold(&ep->lock)
+{
+	struct fastipc_slot *slot;
+
+	lockdep_assert_held(&ep->lock);
+	slot = list_first_entry_or_null(&ep->pending, struct fastipc_slot, node);
+	if (slot) {
+		list_del(&slot->node);
+		WRITE_ONCE(ep->npending, ep->npending - 1);
+		slot->state = FASTIPC_SLOT_HELD;
+	}
+	return slot;
+}
+
+/*
+ * A held message whose receiver went away before it learnt of it goes to
+ * another server, or back to the queue in the order it arrived in.
+ */
+void fastipc_slot_redeliver(struct fastipc_endpoint *ep, struct fastipc_slot *slot)
+	__must_hold(&ep->lock)
+{
+	lockdep_assert_held(&ep->lock);
+	WARN_ON_ONCE(slot->state != FASTIPC_SLOT_HELD);
+	fastipc_deliver(ep, slot, false);
+}
+
+/* Describe a message just taken by a server as @pid_ns and @user_ns see it. */
+void fastipc_msg_info_fill(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
+			   struct fastipc_msg_info *info, struct pid_namespace *pid_ns,
+			   struct user_namespace *user_ns)
+	__must_hold(&ep->lock)
+{
+	info->flags = slot->oneway ? FASTIPC_MSG_ONEWAY : 0;
+	info->opcode = slot->opcode;
+	info->token = slot->token;
+	info->offset = fastipc_slot_data(ep, slot) - ep->pool->kaddr;
+	info->len = slot->len;
+	info->pid = pid_nr_ns(slot->sender, pid_ns);
+	info->uid = from_kuid_munged(user_ns, slot->uid);
+	info->gid = from_kgid_munged(user_ns, slot->gid);
+	info->reserved = 0;
+	trace_fastipc_receive(ep->id, slot->token, slot->opcode, slot->len);
+}
