@@ -1294,36 +1294,30 @@ TEST_F(uring, call_cqe_carries_the_reply_length_and_the_sign_extended_status)
 	}
 }
 
-/* The caller's and the async call's server: see the test below. */
+/* The caller's and the async call's server: see the tests below. */
 struct notify_srv {
 	struct fipc_ep *async_ep, *sync_ep;
+	struct io_uring *ring;	/* the caller's ring */
 	pid_t caller;
 	int returned;		/* eventfd: the caller's blocking call returned */
+	bool close_ring;	/* close the caller's ring under it instead */
+	int evfd;		/* then registered with that ring */
 	int err;
 };
-
-static long voluntary_switches(pid_t tid)
-{
-	char buf[2048];
-	const char *p;
-
-	if (fipc_read_task_file(tid, "status", buf, sizeof(buf)))
-		return -1;
-	p = strstr(buf, "voluntary_ctxt_switches:");
-	return p ? strtol(p + strlen("voluntary_ctxt_switches:"), NULL, 10) : -1;
-}
 
 /*
  * Takes the caller's async call and its blocking call, and answers the async
  * one while the caller is blocked: its completion is task work for the
- * caller. Once the caller has woken for it and gone back to sleep in the
- * ioctl (or has returned), answers the blocking call.
+ * caller, which must run at once, the blocking call going on afterwards.
+ * Only once the CQE is in the ring is the blocking call answered: a module
+ * that held the task work off until the call returned would never get
+ * there. With @close_ring the ring is closed under the blocked caller
+ * instead, and its call's cancellation must not disturb the blocking call.
  */
 static void *notify_srv_fn(void *arg)
 {
 	struct notify_srv *s = arg;
 	struct fastipc_serve a, b;
-	long switches;
 
 	s->err = fipc_recv(s->async_ep->fd, &a);
 	if (!s->err)
@@ -1332,46 +1326,61 @@ static void *notify_srv_fn(void *arg)
 		s->err = fipc_wait_blocked_in_ioctl(s->caller);
 	if (s->err)
 		return NULL;
-	switches = voluntary_switches(s->caller);
-	s->err = fipc_reply(s->async_ep->fd, a.token, 7, "async", 5);
-	while (!s->err && !fipc_revents(s->returned, POLLIN) &&
-	       !(voluntary_switches(s->caller) > switches &&
-		 fipc_blocked_in(s->caller, SYS_ioctl) == 1))
-		sched_yield();
+	if (s->close_ring) {
+		io_uring_queue_exit(s->ring);
+		s->err = wait_cancelled(s->async_ep->fd, a.token, s->evfd);
+	} else {
+		s->err = fipc_reply(s->async_ep->fd, a.token, 7, "async", 5);
+		while (!s->err && !io_uring_cq_ready(s->ring))
+			sched_yield();
+	}
+	if (!s->err && fipc_revents(s->returned, POLLIN))
+		s->err = -EPROTO;	/* the blocking call came back early */
 	if (!s->err)
 		s->err = fipc_reply(s->sync_ep->fd, b.token, 9, "sync", 4);
 	return NULL;
 }
 
+/* The caller's side of the tests below: its blocking call's result. */
+static int notify_call(struct notify_srv *s, struct fipc_client *c2, struct fastipc_call *out)
+{
+	pthread_t thread;
+	int ret;
+
+	s->caller = syscall(SYS_gettid);
+	s->returned = eventfd(0, EFD_CLOEXEC);
+	if (s->returned < 0)
+		return -errno;
+	errno = pthread_create(&thread, NULL, notify_srv_fn, s);
+	if (errno)
+		return -errno;
+	ret = fipc_call(c2, 2, "b", 1, 0, out);
+	eventfd_write(s->returned, 1);
+	pthread_join(thread, NULL);
+	close(s->returned);
+	return ret;
+}
+
 /*
  * A ring's completions are posted from task work of the thread that
- * submitted: on a ring without DEFER_TASKRUN, io_uring wakes the thread for
- * it like a signal would. That is no signal: a blocking call of that thread
- * waits on for its reply, and the completion is posted when the call returns.
+ * submitted: on a ring without DEFER_TASKRUN, io_uring interrupts the thread
+ * for it like a signal would. A blocking call of that thread lets the task
+ * work run and goes on waiting for its own reply, which it gets.
  */
-TEST_F(uring, a_blocking_call_waits_on_through_its_threads_ring_completions)
+TEST_F(uring, a_blocking_call_lets_its_threads_ring_completions_through_and_waits_on)
 {
-	struct notify_srv s = { .async_ep = &self->ep };
+	struct notify_srv s = { .async_ep = &self->ep, .ring = &self->ring };
 	struct fastipc_call out;
 	struct fipc_client c2;
 	struct fipc_ep ep2;
 	struct cqe cqe;
-	pthread_t thread;
-	int ret;
 
 	ASSERT_EQ(0, fipc_ep_open(&ep2, NULL, 0, SLOT, NSLOTS));
 	ASSERT_EQ(0, fipc_client_open(&c2, ep2.fd, NULL, CBUF));
 	s.sync_ep = &ep2;
-	s.caller = syscall(SYS_gettid);
-	s.returned = eventfd(0, EFD_CLOEXEC);
-	ASSERT_LE(0, s.returned);
 	ASSERT_EQ(0, queue_call(&self->ring, &self->c, 1, "q", 1, 0, ROOM, 0, 42));
 	ASSERT_EQ(0, submit_all(&self->ring));
-	ASSERT_EQ(0, pthread_create(&thread, NULL, notify_srv_fn, &s));
-	ret = fipc_call(&c2, 2, "b", 1, 0, &out);
-	eventfd_write(s.returned, 1);
-	pthread_join(thread, NULL);
-	EXPECT_EQ(0, ret);
+	EXPECT_EQ(0, notify_call(&s, &c2, &out));
 	EXPECT_EQ(0, s.err);
 	EXPECT_EQ(9, out.status);
 	EXPECT_EQ(4, out.reply_len);
@@ -1381,7 +1390,35 @@ TEST_F(uring, a_blocking_call_waits_on_through_its_threads_ring_completions)
 	EXPECT_EQ(5, cqe.res);
 	EXPECT_EQ(sext(7), cqe.big[0]);
 	EXPECT_EQ(0, memcmp(self->c.buf, "async", 5));
-	close(s.returned);
+	fipc_client_close(&c2);
+	fipc_ep_close(&ep2);
+}
+
+/* The same with the caller's ring closed under it by another thread. */
+TEST_F_TIMEOUT(uring, a_blocking_call_outlives_its_threads_ring_being_torn_down, 60)
+{
+	struct notify_srv s = { .async_ep = &self->ep, .close_ring = true };
+	struct fastipc_call out;
+	struct fipc_client c2;
+	struct fipc_ep ep2;
+	struct io_uring r;
+
+	ASSERT_EQ(0, fipc_ep_open(&ep2, NULL, 0, SLOT, NSLOTS));
+	ASSERT_EQ(0, fipc_client_open(&c2, ep2.fd, NULL, CBUF));
+	ASSERT_EQ(0, ring_init(&r, 4, RING_FLAGS));
+	s.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, s.evfd);
+	ASSERT_EQ(0, io_uring_register_eventfd(&r, s.evfd));
+	s.sync_ep = &ep2;
+	s.ring = &r;
+	ASSERT_EQ(0, queue_call(&r, &self->c, 1, "q", 1, 0, ROOM, 0, 42));
+	ASSERT_EQ(0, submit_all(&r));
+	EXPECT_EQ(0, notify_call(&s, &c2, &out));
+	EXPECT_EQ(0, s.err);
+	EXPECT_EQ(9, out.status);
+	EXPECT_EQ(4, out.reply_len);
+	EXPECT_EQ(0, memcmp(c2.buf, "sync", 4));
+	close(s.evfd);
 	fipc_client_close(&c2);
 	fipc_ep_close(&ep2);
 }
