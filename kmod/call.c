@@ -213,6 +213,18 @@ bool fastipc_caller_detach(struct fastipc_caller *call, bool force)
 	return true;
 }
 
+/*
+ * Wake a thread waiting for a call or a message; with @sync the waker is
+ * about to sleep, so the scheduler may run the woken thread on this CPU.
+ */
+static void fastipc_wake(wait_queue_head_t *wq, bool sync)
+{
+	if (sync)
+		wake_up_interruptible_sync(wq);
+	else
+		wake_up_interruptible(wq);
+}
+
 /**
  * struct fastipc_sync_call - a thread's FASTIPC_IOC_CALL
  * @call: the call.
@@ -236,10 +248,7 @@ static void fastipc_sync_call_done(struct fastipc_caller *call, bool sync)
 	struct fastipc_sync_call *sc = container_of(call, struct fastipc_sync_call, call);
 
 	/* The caller frees @sc only after taking the lock we hold. */
-	if (sync)
-		wake_up_interruptible_sync(&sc->wq);
-	else
-		wake_up_interruptible(&sc->wq);
+	fastipc_wake(&sc->wq, sync);
 }
 
 static struct fastipc_sync_call *fastipc_sync_call_new(struct fastipc_port *port,
@@ -660,10 +669,7 @@ static int fastipc_recv_wait_deliver(struct fastipc_waiter *w, bool sync)
 {
 	struct fastipc_recv_wait *rw = container_of(w, struct fastipc_recv_wait, w);
 
-	if (sync)
-		wake_up_interruptible_sync(&rw->wq);
-	else
-		wake_up_interruptible(&rw->wq);
+	fastipc_wake(&rw->wq, sync);
 	/* Where the wake-up put the server; it waits for ep->lock. */
 	return task_cpu(rw->task);
 }

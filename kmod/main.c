@@ -200,7 +200,7 @@ static void fastipc_show_fdinfo(struct seq_file *m, struct file *file)
 	int role = smp_load_acquire(&port->role);
 	struct fastipc_endpoint *ep = port->ep;
 	struct list_head *pos;
-	unsigned int idle = 0, uring_ops = 0;
+	unsigned int idle = 0, uring_ops = 0, parked = 0;
 	u64 bytes = 0;
 	int i;
 
@@ -212,9 +212,14 @@ static void fastipc_show_fdinfo(struct seq_file *m, struct file *file)
 	list_for_each(pos, &port->uring_ops)
 		uring_ops++;
 	spin_unlock(&port->uring_lock);
+	spin_lock(&port->parked_lock);
+	list_for_each(pos, &port->parked)
+		parked++;
+	spin_unlock(&port->parked_lock);
 	seq_printf(m, "role:\t%s\n", roles[role]);
 	seq_printf(m, "registered_bytes:\t%llu\n", bytes);
 	seq_printf(m, "uring_waiting:\t%u\n", uring_ops);
+	seq_printf(m, "parked_calls:\t%u\n", parked);
 	if (role == FASTIPC_ROLE_NONE)
 		return;
 

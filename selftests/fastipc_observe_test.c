@@ -144,6 +144,39 @@ TEST_F(obs, fdinfo_counts_server_threads_waiting)
 	EXPECT_EQ(0, fdinfo(self->ep.fd, "waiting_threads"));
 }
 
+/*
+ * A call whose thread is stopped is parked on its port until the thread
+ * continues and restarts it; a reply that comes meanwhile is waiting for it.
+ */
+TEST_F(obs, fdinfo_counts_a_stopped_callers_parked_call)
+{
+	struct fastipc_serve msg;
+	int status;
+	pid_t pid;
+
+	EXPECT_EQ(0, fdinfo(self->c.fd, "parked_calls"));
+	pid = fipc_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct fastipc_call out;
+
+		CHILD_CHECK(fipc_call(&self->c, 5, "stop", 4, 0, &out) == 0);
+		CHILD_CHECK(out.status == 6 && out.reply_len == 2);
+		CHILD_CHECK(!memcmp(self->c.buf, "ok", 2));
+		_exit(0);
+	}
+	ASSERT_EQ(0, fipc_recv(self->ep.fd, &msg));
+	ASSERT_EQ(0, fipc_wait_blocked_in_ioctl(pid));
+	ASSERT_EQ(0, kill(pid, SIGSTOP));
+	ASSERT_EQ(pid, waitpid(pid, &status, WUNTRACED));
+	ASSERT_TRUE(WIFSTOPPED(status));
+	EXPECT_EQ(1, fdinfo(self->c.fd, "parked_calls"));
+	EXPECT_EQ(0, fipc_reply(self->ep.fd, msg.token, 6, "ok", 2));
+	ASSERT_EQ(0, kill(pid, SIGCONT));
+	EXPECT_EQ(0, fipc_reap(pid));
+	EXPECT_EQ(0, fdinfo(self->c.fd, "parked_calls"));
+}
+
 TEST_F(obs, counters_count_each_call_and_reply)
 {
 	long long calls, replies, bytes;

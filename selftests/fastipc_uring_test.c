@@ -1341,9 +1341,13 @@ static void *notify_srv_fn(void *arg)
 	return NULL;
 }
 
-/* The caller's side of the tests below: its blocking call's result. */
-static int notify_call(struct notify_srv *s, struct fipc_client *c2, struct fastipc_call *out)
+/*
+ * The caller's side of the tests below: 0 if its blocking call got the
+ * server's answer byte for byte, else -errno (the call's or the server's).
+ */
+static int notify_call(struct notify_srv *s, struct fipc_client *c2)
 {
+	struct fastipc_call out;
 	pthread_t thread;
 	int ret;
 
@@ -1354,11 +1358,13 @@ static int notify_call(struct notify_srv *s, struct fipc_client *c2, struct fast
 	errno = pthread_create(&thread, NULL, notify_srv_fn, s);
 	if (errno)
 		return -errno;
-	ret = fipc_call(c2, 2, "b", 1, 0, out);
+	ret = fipc_call(c2, 2, "b", 1, 0, &out);
 	eventfd_write(s->returned, 1);
 	pthread_join(thread, NULL);
 	close(s->returned);
-	return ret;
+	if (ret || s->err)
+		return ret ?: s->err;
+	return out.status == 9 && out.reply_len == 4 && !memcmp(c2->buf, "sync", 4) ? 0 : -EPROTO;
 }
 
 /*
@@ -1370,7 +1376,6 @@ static int notify_call(struct notify_srv *s, struct fipc_client *c2, struct fast
 TEST_F(uring, a_blocking_call_lets_its_threads_ring_completions_through_and_waits_on)
 {
 	struct notify_srv s = { .async_ep = &self->ep, .ring = &self->ring };
-	struct fastipc_call out;
 	struct fipc_client c2;
 	struct fipc_ep ep2;
 	struct cqe cqe;
@@ -1380,11 +1385,7 @@ TEST_F(uring, a_blocking_call_lets_its_threads_ring_completions_through_and_wait
 	s.sync_ep = &ep2;
 	ASSERT_EQ(0, queue_call(&self->ring, &self->c, 1, "q", 1, 0, ROOM, 0, 42));
 	ASSERT_EQ(0, submit_all(&self->ring));
-	EXPECT_EQ(0, notify_call(&s, &c2, &out));
-	EXPECT_EQ(0, s.err);
-	EXPECT_EQ(9, out.status);
-	EXPECT_EQ(4, out.reply_len);
-	EXPECT_EQ(0, memcmp(c2.buf, "sync", 4));
+	EXPECT_EQ(0, notify_call(&s, &c2));
 	ASSERT_EQ(0, cqe_wait(&self->ring, &cqe));
 	EXPECT_EQ(42, cqe.user_data);
 	EXPECT_EQ(5, cqe.res);
@@ -1398,7 +1399,6 @@ TEST_F(uring, a_blocking_call_lets_its_threads_ring_completions_through_and_wait
 TEST_F_TIMEOUT(uring, a_blocking_call_outlives_its_threads_ring_being_torn_down, 60)
 {
 	struct notify_srv s = { .async_ep = &self->ep, .close_ring = true };
-	struct fastipc_call out;
 	struct fipc_client c2;
 	struct fipc_ep ep2;
 	struct io_uring r;
@@ -1413,11 +1413,7 @@ TEST_F_TIMEOUT(uring, a_blocking_call_outlives_its_threads_ring_being_torn_down,
 	s.ring = &r;
 	ASSERT_EQ(0, queue_call(&r, &self->c, 1, "q", 1, 0, ROOM, 0, 42));
 	ASSERT_EQ(0, submit_all(&r));
-	EXPECT_EQ(0, notify_call(&s, &c2, &out));
-	EXPECT_EQ(0, s.err);
-	EXPECT_EQ(9, out.status);
-	EXPECT_EQ(4, out.reply_len);
-	EXPECT_EQ(0, memcmp(c2.buf, "sync", 4));
+	EXPECT_EQ(0, notify_call(&s, &c2));
 	close(s.evfd);
 	fipc_client_close(&c2);
 	fipc_ep_close(&ep2);
