@@ -21,6 +21,12 @@
  *          endpoint calling, ...).
  *
  * Each command's own errors are listed with its struct.
+ *
+ * Commands that sleep (FASTIPC_IOC_CALL, FASTIPC_IOC_SEND with
+ * FASTIPC_SEND_WAIT, FASTIPC_IOC_SERVE receiving) are restarted transparently
+ * after whatever interrupts them: task work, stop signals, ptrace, signal
+ * handlers installed with SA_RESTART. They fail with EINTR only when a
+ * handler without SA_RESTART runs. A restart never does anything twice.
  */
 #ifndef _UAPI_LINUX_FASTIPC_H
 #define _UAPI_LINUX_FASTIPC_H
@@ -189,7 +195,8 @@ struct fastipc_connect {
  * @reply_buf: in, id of the caller's registered buffer for the reply.
  * @reply_offset: in, where in @reply_buf the reply goes.
  * @reply_cap: in, room for the reply at @reply_offset; must fit the buffer.
- * @timeout_ns: in, relative timeout, 0 for none.
+ * @timeout_ns: in, relative timeout, 0 for none. The deadline is set when the
+ *	call is first entered and kept across restarts.
  * @status: out, the server's status word.
  * @reply_len: out, the reply's length.
  * @reserved: must be 0.
@@ -199,12 +206,21 @@ struct fastipc_connect {
  * receive pool (waiting for a free slot if all are taken); the reply is
  * copied once, by the replying server, into @reply_buf at @reply_offset.
  *
+ * An interrupted call stays in the kernel, and the restarted ioctl takes it
+ * back if its struct is byte for byte the same: the request is not sent
+ * again, the reply is delivered once, and the deadline holds. A restart may
+ * change nothing in the struct; one that differs cancels the interrupted call
+ * and starts a new one. The reply may land in the reply room while the
+ * thread is interrupted, before the restart returns it.
+ *
  * Errors: ENOTCONN the port is not connected; EMSGSIZE @req_len exceeds the
  * endpoint's slot size; ENOENT no such @reply_buf; EPIPE the endpoint closed
- * before replying; EINTR a signal arrived first (the call is cancelled and
- * the server's reply, if it comes, gets ECANCELED); ETIMEDOUT the timeout
- * expired first (cancelled likewise); ELOOP the call was forwarded more than
- * FASTIPC_MAX_FORWARDS times.
+ * before replying; EINTR a handler without SA_RESTART was pending while the
+ * call waited (for a slot: nothing was sent; for the reply: the call is
+ * cancelled and the server's reply, if it comes, gets ECANCELED); ETIMEDOUT
+ * the deadline passed first (likewise); ELOOP the call was forwarded more
+ * than FASTIPC_MAX_FORWARDS times. A reply being copied when the wait ends
+ * wins over the timeout and over any signal but a fatal one.
  */
 struct fastipc_call {
 	__u32 flags;
@@ -239,8 +255,9 @@ struct fastipc_call {
  * size; EAGAIN no room: the endpoint's one-way quota (half its slots) is full,
  * every slot is taken, or the user who opened the port has
  * max_oneway_per_user messages waiting in endpoints already (module parameter,
- * default 4096); EPIPE the endpoint is closed; EINTR a signal arrived while
- * waiting for room.
+ * default 4096); EPIPE the endpoint is closed; EINTR a handler without
+ * SA_RESTART ran while waiting for room (nothing was sent; other
+ * interruptions restart the send).
  */
 struct fastipc_send {
 	__u32 flags;
@@ -285,6 +302,11 @@ struct fastipc_send {
  * message or sleeps until one comes; a message arriving while several server
  * threads wait goes to the one that went idle last.
  *
+ * An interrupted receive takes nothing and restarts, or fails with EINTR. The
+ * struct is then written back, out fields 0, and if a reply went out first
+ * with FASTIPC_SERVE_REPLY cleared and the four reply fields 0: the restart,
+ * or the same struct issued again after EINTR, only receives.
+ *
  * Errors of the reply part (nothing is received): ENOENT @reply_token is not
  * a message this endpoint's server holds (already answered, forged, from
  * another endpoint, or being answered or forwarded by another thread right
@@ -295,7 +317,8 @@ struct fastipc_send {
  * the bytes); ECANCELED the caller gave up (signal, timeout, death): the token
  * is consumed, nothing delivered.
  * Errors of the receive part (the reply, if any, was delivered): EAGAIN
- * nothing waiting with FASTIPC_SERVE_NONBLOCK; EINTR a signal arrived.
+ * nothing waiting with FASTIPC_SERVE_NONBLOCK; EINTR a handler without
+ * SA_RESTART ran while waiting (nothing was received).
  */
 struct fastipc_serve {
 	__u32 flags;
@@ -371,13 +394,20 @@ struct fastipc_forward {
  * CQE: res is the command's result or -errno, big_cqe[0] a command-specific
  * value, big_cqe[1] zero.
  *
- * No command takes a worker thread: a call finding every slot taken waits
- * for one in the endpoint and is sent when one is freed, and a send does not
- * wait for room (FASTIPC_SEND_WAIT is refused with EINVAL). io_uring's own
- * IORING_OP_ASYNC_CANCEL and linked
- * timeouts do not reach commands that are waiting for a peer: cancel them
- * with FASTIPC_URING_CANCEL. Closing the ring (as the exit of the last
- * process holding it does) cancels them too.
+ * No command sleeps or waits in a worker thread: a call finding every slot
+ * taken waits for one in the endpoint and is sent when one is freed, and a
+ * send does not wait for room (FASTIPC_SEND_WAIT is refused with EINVAL). A
+ * command whose user memory is not resident when io_uring first issues it
+ * (IO_URING_F_NONBLOCK) is issued again from an io_uring worker, which may
+ * fault it in; the result is the same.
+ *
+ * io_uring's own IORING_OP_ASYNC_CANCEL and linked timeouts do not reach
+ * commands that are waiting for a peer: cancel them with FASTIPC_URING_CANCEL.
+ * Closing the ring (as the exit of the last process holding it does) cancels
+ * them too, at once and even while a reply is being copied; the exit of the
+ * submitting thread or process does not. Completions are posted from task work
+ * in the submitting thread, which a fastipc ioctl sleeping there does not
+ * hold up: the ioctl restarts.
  */
 
 /**
@@ -396,14 +426,16 @@ struct fastipc_forward {
  * On a client port: FASTIPC_IOC_CALL without the wait. The request is copied
  * into the endpoint's pool when the command is issued, or, if every slot is
  * taken, when one is freed (so it must stay in place until the CQE); the
- * reply lands in @reply_buf by the server's single copy, and the CQE follows. Many calls may
- * be in flight on one port at once; give each its own reply room.
+ * reply lands in @reply_buf by the server's single copy, and the CQE follows.
+ * Many calls may be in flight on one port at once; give each its own reply
+ * room. A call outlives its submitting thread and process as long as its ring
+ * lives.
  *
  * CQE: res is the reply's length, big_cqe[0] the server's status word (an
  * __s32, sign-extended). Errors as FASTIPC_IOC_CALL's, but never EINTR or
  * ETIMEDOUT; ECANCELED the call was cancelled (FASTIPC_URING_CANCEL, ring
- * closed, submitter exited) and the server's reply, if it comes, gets
- * ECANCELED.
+ * closed, or still waiting for a slot when its submitter exited) and the
+ * server's reply, if it comes, gets ECANCELED.
  */
 struct fastipc_uring_call {
 	__u32 flags;
@@ -455,11 +487,15 @@ struct fastipc_msg_info {
  * On an endpoint port: waits, like FASTIPC_IOC_SERVE's receive part, for the
  * next message, stores its struct fastipc_msg_info at @msg_offset and posts the
  * CQE. A receive waiting in a ring counts as an idle server thread. Re-arm it
- * after each CQE to go on receiving.
+ * after each CQE to go on receiving. The record is written when the CQE is
+ * posted; a message handed to a receive whose ring is torn down, or whose
+ * submitting thread exits, before that goes back to the endpoint (to another
+ * idle server, or queued in arrival order) and is not lost.
  *
  * CQE: res is the payload's length, big_cqe[0] the message's token. Errors:
- * ENOENT no such @msg_buf; EINVAL the record does not fit; ECANCELED
- * cancelled (nothing was received).
+ * ENOENT no such @msg_buf; EINVAL the record does not fit; EPIPE the endpoint
+ * died; ECANCELED cancelled, or the message was given back (nothing was
+ * received, no record written).
  */
 struct fastipc_uring_recv {
 	__u32 flags;
@@ -500,8 +536,9 @@ struct fastipc_uring_reply {
  * @tag: cancel the port's calls and receives in flight submitted with @tag.
  * @reserved: must be 0.
  *
- * Each one cancelled completes with ECANCELED. A call whose reply is already
- * on its way completes normally instead. Commands io_uring has not issued to
+ * Each one cancelled completes with ECANCELED. Never waits: a call whose reply
+ * is being copied, or a command already completing, completes normally
+ * instead and is not counted. Commands io_uring has not issued to
  * the module yet (linked behind others, or queued for a worker with
  * IOSQE_ASYNC) are not seen; IORING_OP_ASYNC_CANCEL reaches those.
  *
