@@ -362,9 +362,10 @@ void fastipc_port_release_parked(struct fastipc_port *port)
 
 /*
  * Whether what ended this thread's wait leaves an interrupted call to be
- * restarted: yes for task work, stop signals, ignored signals, signals a
- * tracer takes and handlers with SA_RESTART; no for a fatal signal or any
- * pending handler without SA_RESTART, which the caller answers with EINTR.
+ * restarted: yes for task work, stop signals, ignored signals and handlers
+ * with SA_RESTART; no for a fatal signal, a default action that kills (a
+ * core dump) or any pending handler without SA_RESTART, for which the call
+ * is cancelled and the caller answered with EINTR.
  * This is the choice the signal code makes for -ERESTARTSYS on the way out,
  * made early because the call must be cancelled before the thread returns.
  */
@@ -386,9 +387,13 @@ static bool fastipc_interrupt_restarts(void)
 	for (sig = 1; sig <= _NSIG && restarts; sig++) {
 		const struct sigaction *sa = &sighand->action[sig - 1].sa;
 
-		if (sigismember(&pending, sig) && sa->sa_handler != SIG_DFL &&
-		    sa->sa_handler != SIG_IGN && !(sa->sa_flags & SA_RESTART))
-			restarts = false;
+		if (!sigismember(&pending, sig) || sa->sa_handler == SIG_IGN)
+			continue;
+		/* Default actions that kill without SIGKILL: core dumps. */
+		if (sa->sa_handler == SIG_DFL)
+			restarts = sig_kernel_ignore(sig) || sig_kernel_stop(sig);
+		else
+			restarts = sa->sa_flags & SA_RESTART;
 	}
 	spin_unlock_irq(&sighand->siglock);
 	return restarts;
@@ -396,23 +401,22 @@ static bool fastipc_interrupt_restarts(void)
 
 /*
  * The wait for the answer ended with @ret (0, -ETIME or -ERESTARTSYS):
- * the call's result, -ERESTARTNOINTR to park it until the restart, or
- * -EINPROGRESS to wait on because a reply is being copied.
+ * the call's result, or -ERESTARTNOINTR to park it until the restart. A
+ * reply being copied when a signal that would cancel the call comes wins
+ * over it, so the call restarts to collect it; the timeout does not wait
+ * for the copy (the bytes may still reach the room, the server learns
+ * ECANCELED).
  */
 static int fastipc_sync_call_settle(struct fastipc_sync_call *sc, int ret, bool restarts)
 	__must_hold(&sc->call.ep->lock)
 {
 	struct fastipc_caller *call = &sc->call;
-	bool replying;
 
 	if (call->state == FASTIPC_CALLER_DONE)
 		return call->error;	/* an answer wins over the signal or the timeout */
 	if (WARN_ON_ONCE(call->state != FASTIPC_CALLER_PENDING || !ret))
 		return -EINVAL;
-	replying = call->slot->state == FASTIPC_SLOT_REPLYING;
 	if (ret == -ETIME) {
-		if (replying)
-			return -EINPROGRESS;
 		fastipc_caller_detach(call, true);
 		return -ETIMEDOUT;
 	}
@@ -420,7 +424,7 @@ static int fastipc_sync_call_settle(struct fastipc_sync_call *sc, int ret, bool 
 		fastipc_caller_detach(call, true);
 		return -EINTR;
 	}
-	if (restarts || replying)
+	if (restarts || call->slot->state == FASTIPC_SLOT_REPLYING)
 		return -ERESTARTNOINTR;
 	fastipc_caller_detach(call, true);
 	return -EINTR;
@@ -461,15 +465,11 @@ static int fastipc_sync_call_run(struct fastipc_sync_call *sc)
 			       &spin_end))
 		while (!fastipc_caller_done(call) && fastipc_spin_more(spin_end))
 			;
-	do {
-		ret = fastipc_wait_event(sc->wq, fastipc_caller_done(call), sc->deadline);
-		restarts = ret == -ERESTARTSYS && fastipc_interrupt_restarts();
-		ep = fastipc_caller_lock(call);
-		ret = fastipc_sync_call_settle(sc, ret, restarts);
-		spin_unlock(&ep->lock);
-		/* A reply on its way wins over the timeout. */
-		sc->deadline = KTIME_MAX;
-	} while (ret == -EINPROGRESS);
+	ret = fastipc_wait_event(sc->wq, fastipc_caller_done(call), sc->deadline);
+	restarts = ret == -ERESTARTSYS && fastipc_interrupt_restarts();
+	ep = fastipc_caller_lock(call);
+	ret = fastipc_sync_call_settle(sc, ret, restarts);
+	spin_unlock(&ep->lock);
 	if (!ret && fresh)
 		fastipc_spin_learn(&call->route[0]->reply_spin, wait_start);
 	return ret;

@@ -9,8 +9,9 @@
  * keeps its opener's credentials. The user's entry is looked up once, at
  * open, under fastipc_users_lock; the call path only does atomics on it.
  *
- * Locking: fastipc_users_lock (a spinlock) protects the hash table only and
- * nests inside nothing of ours.
+ * Locking: fastipc_users_lock (a spinlock) protects the hash table only. It
+ * nests inside ep->lock, where freeing a slot drops a user reference, and
+ * takes nothing else.
  */
 #include <linux/cred.h>
 #include <linux/hashtable.h>
