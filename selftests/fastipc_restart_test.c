@@ -114,64 +114,6 @@ static int wait_message_or_done(int fd, int done)
 }
 
 /*
- * Any ioctl made by a thread of its own on an argument the test owns, like
- * struct fipc_async for calls: @done becomes readable when it returns.
- */
-struct async_ioctl {
-	int fd;
-	unsigned long cmd;
-	void *arg;
-	int ret;
-	int done;
-	pid_t tid;
-	pthread_t thread;
-};
-
-static void *async_ioctl_fn(void *arg)
-{
-	struct async_ioctl *a = arg;
-
-	__atomic_store_n(&a->tid, gettid(), __ATOMIC_SEQ_CST);
-	a->ret = fipc_ioctl(a->fd, a->cmd, a->arg);
-	eventfd_write(a->done, 1);
-	return NULL;
-}
-
-static int async_ioctl_start(struct async_ioctl *a, int fd, unsigned long cmd, void *arg)
-{
-	memset(a, 0, sizeof(*a));
-	a->fd = fd;
-	a->cmd = cmd;
-	a->arg = arg;
-	a->ret = -EINPROGRESS;
-	a->done = eventfd(0, EFD_CLOEXEC);
-	if (a->done < 0)
-		return -errno;
-	errno = pthread_create(&a->thread, NULL, async_ioctl_fn, a);
-	if (errno) {
-		close(a->done);
-		return -errno;
-	}
-	return 0;
-}
-
-static pid_t async_ioctl_tid(struct async_ioctl *a)
-{
-	pid_t tid;
-
-	while (!(tid = __atomic_load_n(&a->tid, __ATOMIC_SEQ_CST)))
-		sched_yield();
-	return tid;
-}
-
-static int async_ioctl_join(struct async_ioctl *a)
-{
-	pthread_join(a->thread, NULL);
-	close(a->done);
-	return a->ret;
-}
-
-/*
  * Waits until the single-threaded child @pid sleeps in an ioctl, or has
  * exited (not reaped): 0 when it sleeps, 1 when it exited, or -errno.
  */
@@ -205,29 +147,32 @@ static void fill_patterns(void)
 	fipc_fill(msg_bytes, sizeof(msg_bytes), MSG_SEED);
 }
 
+/* Checks @msg has @flags, @opcode and @len bytes in the pool filled from @seed. */
+static void check_message(struct __test_metadata *_metadata, const struct fipc_ep *ep,
+			  const struct fastipc_serve *msg, uint32_t flags, uint32_t opcode,
+			  uint32_t len, uint32_t seed)
+{
+	EXPECT_EQ(flags, msg->msg_flags);
+	EXPECT_EQ(opcode, msg->opcode);
+	ASSERT_EQ(len, msg->len);
+	ASSERT_LE(ep->pool_off, msg->offset);
+	ASSERT_GE(ep->pool_len, msg->offset + msg->len);
+	EXPECT_TRUE(fipc_check(ep->pool + msg->offset, msg->len, seed));
+}
+
 /* Receives without waiting and checks it is the call of @opcode with req_bytes. */
 static void recv_request(struct __test_metadata *_metadata, const struct fipc_ep *ep,
 			 uint32_t opcode, struct fastipc_serve *msg)
 {
 	ASSERT_EQ(0, fipc_recv_nonblock(ep->fd, msg));
-	EXPECT_EQ(0, msg->msg_flags);
-	EXPECT_EQ(opcode, msg->opcode);
-	ASSERT_EQ(REQ_LEN, msg->len);
-	ASSERT_LE(ep->pool_off, msg->offset);
-	ASSERT_GE(ep->pool_len, msg->offset + msg->len);
-	EXPECT_TRUE(fipc_check(ep->pool + msg->offset, msg->len, REQ_SEED));
+	check_message(_metadata, ep, msg, 0, opcode, REQ_LEN, REQ_SEED);
 }
 
 /* Checks a received message is the one-way message of MSG_OPCODE with msg_bytes. */
 static void check_oneway(struct __test_metadata *_metadata, const struct fipc_ep *ep,
 			 const struct fastipc_serve *msg)
 {
-	EXPECT_EQ(FASTIPC_MSG_ONEWAY, msg->msg_flags);
-	EXPECT_EQ(MSG_OPCODE, msg->opcode);
-	ASSERT_EQ(SLOT, msg->len);
-	ASSERT_LE(ep->pool_off, msg->offset);
-	ASSERT_GE(ep->pool_len, msg->offset + msg->len);
-	EXPECT_TRUE(fipc_check(ep->pool + msg->offset, msg->len, MSG_SEED));
+	check_message(_metadata, ep, msg, FASTIPC_MSG_ONEWAY, MSG_OPCODE, SLOT, MSG_SEED);
 }
 
 /* Checks a call's outcome: the reply of reply_bytes and REPLY_STATUS, and nothing past it. */
@@ -254,6 +199,32 @@ static void wait_request(struct __test_metadata *_metadata, const struct fipc_ep
 	recv_request(_metadata, ep, opcode, msg);
 }
 
+/*
+ * Interrupts @a, asleep in its ioctl (a @what), with SIGUSR1, whose handler
+ * has SA_RESTART, and checks that it sleeps in the ioctl again.
+ */
+static void interrupt_restarting(struct __test_metadata *_metadata, struct fipc_async *a,
+				 const char *what)
+{
+	int ret;
+
+	ASSERT_EQ(0, signal_thread(a->thread, SIGUSR1, a->done));
+	ret = wait_blocked_or_done(a->tid, a->done);
+	EXPECT_EQ(0, ret) TH_LOG("the interrupted %s returned %d instead of waiting on", what,
+				 ret == 1 ? a->ret : ret);
+}
+
+/* Checks @msg is the one-way message, releases it and checks nothing else waits. */
+static void release_oneway(struct __test_metadata *_metadata, const struct fipc_ep *ep,
+			   const struct fastipc_serve *msg)
+{
+	struct fastipc_serve none;
+
+	check_oneway(_metadata, ep, msg);
+	EXPECT_EQ(0, fipc_reply(ep->fd, msg->token, 0, NULL, 0));
+	EXPECT_EQ(-EAGAIN, fipc_recv_nonblock(ep->fd, &none));
+}
+
 FIXTURE(restart) {
 	struct fipc_ep ep;
 	struct fipc_client c;
@@ -278,17 +249,13 @@ TEST_F(restart, call_interrupted_by_an_sa_restart_handler_waits_on_and_gets_its_
 {
 	struct fastipc_serve msg;
 	struct fipc_async a;
-	int ret;
 
 	ASSERT_EQ(0, install_handler(SIGUSR1, SA_RESTART));
 	ASSERT_EQ(0, fipc_async_call(&a, &self->c, OPCODE, req_bytes, REQ_LEN, 0));
 	wait_request(_metadata, &self->ep, &a, OPCODE, &msg);
 	ASSERT_EQ(0, fipc_async_wait_blocked(&a));
 
-	ASSERT_EQ(0, signal_thread(a.thread, SIGUSR1, a.done));
-	ret = wait_blocked_or_done(a.tid, a.done);
-	EXPECT_EQ(0, ret) TH_LOG("the interrupted call returned %d instead of waiting on",
-				 ret == 1 ? a.ret : ret);
+	interrupt_restarting(_metadata, &a, "call");
 	EXPECT_EQ(1, __atomic_load_n(&handled, __ATOMIC_SEQ_CST));
 
 	EXPECT_EQ(0, reply(&self->ep, msg.token));
@@ -364,7 +331,6 @@ TEST_F(restart, call_waiting_for_a_slot_interrupted_by_an_sa_restart_handler_is_
 	struct fipc_client other, c;
 	struct fipc_async a, b;
 	struct fipc_ep ep;
-	int ret;
 
 	ASSERT_EQ(0, install_handler(SIGUSR1, SA_RESTART));
 	ASSERT_EQ(0, fipc_ep_open(&ep, NULL, 0, SLOT, 1));
@@ -380,10 +346,7 @@ TEST_F(restart, call_waiting_for_a_slot_interrupted_by_an_sa_restart_handler_is_
 	ASSERT_EQ(0, fipc_async_wait_blocked(&b));
 	EXPECT_FALSE(readable(ep.fd));
 
-	ASSERT_EQ(0, signal_thread(b.thread, SIGUSR1, b.done));
-	ret = wait_blocked_or_done(b.tid, b.done);
-	EXPECT_EQ(0, ret) TH_LOG("the interrupted call returned %d instead of waiting on",
-				 ret == 1 ? b.ret : ret);
+	interrupt_restarting(_metadata, &b, "call");
 	EXPECT_FALSE(readable(ep.fd));
 
 	EXPECT_EQ(0, fipc_reply(ep.fd, first.token, 0, NULL, 0));
@@ -403,23 +366,17 @@ TEST_F(restart, call_waiting_for_a_slot_interrupted_by_an_sa_restart_handler_is_
 TEST_F(restart, serve_receive_interrupted_by_an_sa_restart_handler_waits_on_for_the_next_message)
 {
 	struct fastipc_serve s = { .flags = FASTIPC_SERVE_RECV };
-	struct async_ioctl srv;
-	int ret;
+	struct fipc_async srv;
 
 	ASSERT_EQ(0, install_handler(SIGUSR1, SA_RESTART));
-	ASSERT_EQ(0, async_ioctl_start(&srv, self->ep.fd, FASTIPC_IOC_SERVE, &s));
-	ASSERT_EQ(0, fipc_wait_blocked_in_ioctl(async_ioctl_tid(&srv)));
+	ASSERT_EQ(0, fipc_async_ioctl(&srv, self->ep.fd, FASTIPC_IOC_SERVE, &s));
+	ASSERT_EQ(0, fipc_async_wait_blocked(&srv));
 
-	ASSERT_EQ(0, signal_thread(srv.thread, SIGUSR1, srv.done));
-	ret = wait_blocked_or_done(srv.tid, srv.done);
-	EXPECT_EQ(0, ret) TH_LOG("the interrupted receive returned %d instead of waiting on",
-				 ret == 1 ? srv.ret : ret);
+	interrupt_restarting(_metadata, &srv, "receive");
 
 	ASSERT_EQ(0, fipc_send(self->c.fd, 0, MSG_OPCODE, msg_bytes, SLOT));
-	ASSERT_EQ(0, async_ioctl_join(&srv));
-	check_oneway(_metadata, &self->ep, &s);
-	EXPECT_EQ(0, fipc_reply(self->ep.fd, s.token, 0, NULL, 0));
-	EXPECT_EQ(-EAGAIN, fipc_recv_nonblock(self->ep.fd, &s));
+	ASSERT_EQ(0, fipc_async_join(&srv));
+	release_oneway(_metadata, &self->ep, &s);
 }
 
 /*
@@ -427,7 +384,7 @@ TEST_F(restart, serve_receive_interrupted_by_an_sa_restart_handler_waits_on_for_
  * @a is the call, answered once it returns; @srv the server thread on @s.
  */
 static void serve_reply_then_sleep(struct __test_metadata *_metadata, FIXTURE_DATA(restart) *self,
-				   struct fipc_async *a, struct async_ioctl *srv,
+				   struct fipc_async *a, struct fipc_async *srv,
 				   struct fastipc_serve *s)
 {
 	struct fastipc_serve msg;
@@ -441,13 +398,13 @@ static void serve_reply_then_sleep(struct __test_metadata *_metadata, FIXTURE_DA
 		.reply_addr = (uintptr_t)reply_bytes,
 		.reply_len = REPLY_LEN,
 	};
-	ASSERT_EQ(0, async_ioctl_start(srv, self->ep.fd, FASTIPC_IOC_SERVE, s));
+	ASSERT_EQ(0, fipc_async_ioctl(srv, self->ep.fd, FASTIPC_IOC_SERVE, s));
 	/* The caller has its reply before the server sleeps in the receive. */
 	ASSERT_EQ(0, wait_message_or_done(a->done, srv->done))
 		TH_LOG("the serve returned %d before answering", srv->ret);
 	ASSERT_EQ(0, fipc_async_join(a));
 	check_reply(_metadata, &a->call, self->c.buf);
-	ASSERT_EQ(0, wait_blocked_or_done(async_ioctl_tid(srv), srv->done))
+	ASSERT_EQ(0, wait_blocked_or_done(fipc_async_tid(srv), srv->done))
 		TH_LOG("the serve returned %d without a message", srv->ret);
 	/* Answered once: the token is gone. */
 	EXPECT_EQ(-ENOENT, reply(&self->ep, msg.token));
@@ -455,16 +412,15 @@ static void serve_reply_then_sleep(struct __test_metadata *_metadata, FIXTURE_DA
 
 TEST_F(restart, serve_interrupted_after_its_reply_without_sa_restart_is_eintr_and_left_a_receive_alone)
 {
-	struct async_ioctl srv;
+	struct fipc_async a, srv;
 	struct fastipc_serve s;
-	struct fipc_async a;
 	int ret;
 
 	ASSERT_EQ(0, install_handler(SIGUSR2, 0));
 	serve_reply_then_sleep(_metadata, self, &a, &srv, &s);
 
 	ASSERT_EQ(0, signal_thread(srv.thread, SIGUSR2, srv.done));
-	EXPECT_EQ(-EINTR, async_ioctl_join(&srv));
+	EXPECT_EQ(-EINTR, fipc_async_join(&srv));
 	/* Re-issuing the struct as it is now must not answer the call again. */
 	EXPECT_EQ(FASTIPC_SERVE_RECV, s.flags);
 	EXPECT_EQ(0, s.reply_status);
@@ -475,47 +431,33 @@ TEST_F(restart, serve_interrupted_after_its_reply_without_sa_restart_is_eintr_an
 	ASSERT_EQ(0, fipc_send(self->c.fd, 0, MSG_OPCODE, msg_bytes, SLOT));
 	ret = fipc_ioctl(self->ep.fd, FASTIPC_IOC_SERVE, &s);
 	ASSERT_EQ(0, ret);
-	check_oneway(_metadata, &self->ep, &s);
-	EXPECT_EQ(0, fipc_reply(self->ep.fd, s.token, 0, NULL, 0));
-	EXPECT_EQ(-EAGAIN, fipc_recv_nonblock(self->ep.fd, &s));
+	release_oneway(_metadata, &self->ep, &s);
 }
 
 TEST_F(restart, serve_interrupted_after_its_reply_by_an_sa_restart_handler_replies_once_and_receives_the_next_message)
 {
-	struct async_ioctl srv;
+	struct fipc_async a, srv;
 	struct fastipc_serve s;
-	struct fipc_async a;
-	int ret;
 
 	ASSERT_EQ(0, install_handler(SIGUSR1, SA_RESTART));
 	serve_reply_then_sleep(_metadata, self, &a, &srv, &s);
 
-	ASSERT_EQ(0, signal_thread(srv.thread, SIGUSR1, srv.done));
-	ret = wait_blocked_or_done(srv.tid, srv.done);
-	EXPECT_EQ(0, ret) TH_LOG("the interrupted serve returned %d instead of waiting on",
-				 ret == 1 ? srv.ret : ret);
+	interrupt_restarting(_metadata, &srv, "serve");
 
 	ASSERT_EQ(0, fipc_send(self->c.fd, 0, MSG_OPCODE, msg_bytes, SLOT));
 	/* A second answer to the consumed token would have failed the serve. */
-	EXPECT_EQ(0, async_ioctl_join(&srv));
-	check_oneway(_metadata, &self->ep, &s);
-	EXPECT_EQ(0, fipc_reply(self->ep.fd, s.token, 0, NULL, 0));
-	EXPECT_EQ(-EAGAIN, fipc_recv_nonblock(self->ep.fd, &s));
+	EXPECT_EQ(0, fipc_async_join(&srv));
+	release_oneway(_metadata, &self->ep, &s);
 }
 
-/* Fills the one-way quota with a message of opcode 1; starts @snd waiting for room. */
+/* Fills the one-way quota with a message of opcode 1; starts @a sending waiting for room. */
 static void send_wait_for_room(struct __test_metadata *_metadata, FIXTURE_DATA(restart) *self,
-			       struct async_ioctl *a, struct fastipc_send *snd)
+			       struct fipc_async *a)
 {
 	ASSERT_EQ(0, fipc_send(self->c.fd, 0, 1, NULL, 0));
-	*snd = (struct fastipc_send){
-		.flags = FASTIPC_SEND_WAIT,
-		.opcode = MSG_OPCODE,
-		.addr = (uintptr_t)msg_bytes,
-		.len = SLOT,
-	};
-	ASSERT_EQ(0, async_ioctl_start(a, self->c.fd, FASTIPC_IOC_SEND, snd));
-	ASSERT_EQ(0, fipc_wait_blocked_in_ioctl(async_ioctl_tid(a)));
+	ASSERT_EQ(0, fipc_async_send(a, self->c.fd, FASTIPC_SEND_WAIT, MSG_OPCODE, msg_bytes,
+				     SLOT));
+	ASSERT_EQ(0, fipc_async_wait_blocked(a));
 }
 
 /* Receives the quota's message of opcode 1 and releases it. */
@@ -531,37 +473,29 @@ static void release_first(struct __test_metadata *_metadata, const struct fipc_e
 TEST_F(restart, send_wait_interrupted_by_an_sa_restart_handler_sends_once_when_room_frees)
 {
 	struct fastipc_serve msg;
-	struct fastipc_send snd;
-	struct async_ioctl a;
-	int ret;
+	struct fipc_async a;
 
 	ASSERT_EQ(0, install_handler(SIGUSR1, SA_RESTART));
-	send_wait_for_room(_metadata, self, &a, &snd);
+	send_wait_for_room(_metadata, self, &a);
 
-	ASSERT_EQ(0, signal_thread(a.thread, SIGUSR1, a.done));
-	ret = wait_blocked_or_done(a.tid, a.done);
-	EXPECT_EQ(0, ret) TH_LOG("the interrupted send returned %d instead of waiting on",
-				 ret == 1 ? a.ret : ret);
+	interrupt_restarting(_metadata, &a, "send");
 
 	release_first(_metadata, &self->ep);
-	EXPECT_EQ(0, async_ioctl_join(&a));
+	EXPECT_EQ(0, fipc_async_join(&a));
 	ASSERT_EQ(0, fipc_recv_nonblock(self->ep.fd, &msg));
-	check_oneway(_metadata, &self->ep, &msg);
-	EXPECT_EQ(0, fipc_reply(self->ep.fd, msg.token, 0, NULL, 0));
-	EXPECT_EQ(-EAGAIN, fipc_recv_nonblock(self->ep.fd, &msg));
+	release_oneway(_metadata, &self->ep, &msg);
 }
 
 TEST_F(restart, send_wait_interrupted_by_a_handler_without_sa_restart_is_eintr_and_sends_nothing)
 {
 	struct fastipc_serve msg;
-	struct fastipc_send snd;
-	struct async_ioctl a;
+	struct fipc_async a;
 
 	ASSERT_EQ(0, install_handler(SIGUSR2, 0));
-	send_wait_for_room(_metadata, self, &a, &snd);
+	send_wait_for_room(_metadata, self, &a);
 
 	ASSERT_EQ(0, signal_thread(a.thread, SIGUSR2, a.done));
-	EXPECT_EQ(-EINTR, async_ioctl_join(&a));
+	EXPECT_EQ(-EINTR, fipc_async_join(&a));
 	release_first(_metadata, &self->ep);
 	EXPECT_EQ(-EAGAIN, fipc_recv_nonblock(self->ep.fd, &msg));
 }
@@ -694,6 +628,21 @@ static void interrupt_child(struct __test_metadata *_metadata, pid_t pid, enum i
 				 ret == 1 ? out->ret : ret);
 }
 
+/*
+ * The child's call on @ep_fd, on a client of its own so that the reply lands
+ * in its memory; what it saw goes to @out.
+ */
+static __attribute__((noreturn)) void call_in_child(int ep_fd, struct outcome *out)
+{
+	struct fipc_client c;
+
+	CHILD_CHECK(fipc_client_open(&c, ep_fd, NULL, SLOT) == 0);
+	memset(c.buf, UNTOUCHED, SLOT);
+	out->ret = fipc_call(&c, OPCODE, req_bytes, REQ_LEN, 0, &out->call);
+	out->reply_ok = fipc_check(c.buf, REPLY_LEN, REPLY_SEED) && c.buf[REPLY_LEN] == UNTOUCHED;
+	_exit(0);
+}
+
 TEST_F(stopped, call_waits_on_and_gets_its_reply_once)
 {
 	struct fastipc_serve msg;
@@ -701,17 +650,8 @@ TEST_F(stopped, call_waits_on_and_gets_its_reply_once)
 
 	pid = fipc_fork();
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		struct fipc_client c;
-
-		/* A client of its own: the reply lands in this process's memory. */
-		CHILD_CHECK(fipc_client_open(&c, self->ep.fd, NULL, SLOT) == 0);
-		memset(c.buf, UNTOUCHED, SLOT);
-		self->out->ret = fipc_call(&c, OPCODE, req_bytes, REQ_LEN, 0, &self->out->call);
-		self->out->reply_ok = fipc_check(c.buf, REPLY_LEN, REPLY_SEED) &&
-				      c.buf[REPLY_LEN] == UNTOUCHED;
-		_exit(0);
-	}
+	if (pid == 0)
+		call_in_child(self->ep.fd, self->out);
 	ASSERT_EQ(0, fipc_recv(self->ep.fd, &msg));
 	EXPECT_EQ(pid, (pid_t)msg.pid);
 	EXPECT_EQ(OPCODE, msg.opcode);
@@ -731,7 +671,6 @@ TEST_F(stopped, call_waits_on_and_gets_its_reply_once)
 
 TEST_F(stopped, serve_receive_waits_on_for_the_next_message)
 {
-	struct fastipc_serve msg;
 	pid_t pid;
 
 	pid = fipc_fork();
@@ -746,9 +685,7 @@ TEST_F(stopped, serve_receive_waits_on_for_the_next_message)
 	EXPECT_EQ(0, fipc_reap(pid));
 	ASSERT_EQ(0, self->out->ret);
 	/* The payload is in this process's pool, the pinned one. */
-	check_oneway(_metadata, &self->ep, &self->out->msg);
-	EXPECT_EQ(0, fipc_reply(self->ep.fd, self->out->msg.token, 0, NULL, 0));
-	EXPECT_EQ(-EAGAIN, fipc_recv_nonblock(self->ep.fd, &msg));
+	release_oneway(_metadata, &self->ep, &self->out->msg);
 }
 
 TEST_F(stopped, send_wait_waits_on_and_sends_once_when_room_frees)
@@ -766,15 +703,11 @@ TEST_F(stopped, send_wait_waits_on_and_sends_once_when_room_frees)
 	}
 	interrupt_child(_metadata, pid, variant->how, self->out);
 
-	ASSERT_EQ(0, fipc_recv_nonblock(self->ep.fd, &msg));
-	EXPECT_EQ(1, msg.opcode);
-	EXPECT_EQ(0, fipc_reply(self->ep.fd, msg.token, 0, NULL, 0));
+	release_first(_metadata, &self->ep);
 	EXPECT_EQ(0, fipc_reap(pid));
 	EXPECT_EQ(0, self->out->ret);
 	ASSERT_EQ(0, fipc_recv_nonblock(self->ep.fd, &msg));
-	check_oneway(_metadata, &self->ep, &msg);
-	EXPECT_EQ(0, fipc_reply(self->ep.fd, msg.token, 0, NULL, 0));
-	EXPECT_EQ(-EAGAIN, fipc_recv_nonblock(self->ep.fd, &msg));
+	release_oneway(_metadata, &self->ep, &msg);
 }
 
 TEST_HARNESS_MAIN

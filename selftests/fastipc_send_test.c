@@ -9,52 +9,6 @@
 
 #define SLOT	256
 
-/* A send made by a thread of its own, like struct fipc_async for calls. */
-struct async_send {
-	int fd, ret, done;
-	uint32_t flags, opcode, len;
-	const void *buf;
-	pid_t tid;
-	pthread_t thread;
-};
-
-static void *async_send_fn(void *arg)
-{
-	struct async_send *a = arg;
-
-	__atomic_store_n(&a->tid, gettid(), __ATOMIC_SEQ_CST);
-	a->ret = fipc_send(a->fd, a->flags, a->opcode, a->buf, a->len);
-	eventfd_write(a->done, 1);
-	return NULL;
-}
-
-static int async_send(struct async_send *a, int fd, uint32_t flags, uint32_t opcode)
-{
-	memset(a, 0, sizeof(*a));
-	a->fd = fd;
-	a->flags = flags;
-	a->opcode = opcode;
-	a->ret = -EINPROGRESS;
-	a->done = eventfd(0, EFD_CLOEXEC);
-	if (a->done < 0)
-		return -errno;
-	return -pthread_create(&a->thread, NULL, async_send_fn, a);
-}
-
-static int async_send_wait_blocked(struct async_send *a)
-{
-	while (!__atomic_load_n(&a->tid, __ATOMIC_SEQ_CST))
-		sched_yield();
-	return fipc_wait_blocked_in_ioctl(a->tid);
-}
-
-static int async_send_join(struct async_send *a)
-{
-	pthread_join(a->thread, NULL);
-	close(a->done);
-	return a->ret;
-}
-
 static void noop_handler(int sig)
 {
 	(void)sig;
@@ -187,14 +141,14 @@ TEST_F(oneway, calls_still_find_a_slot_when_the_quota_is_full)
 
 TEST_F(oneway, send_wait_blocks_until_the_server_releases_a_slot)
 {
-	struct async_send a;
+	struct fipc_async a;
 	uint64_t token;
 	uint32_t i;
 
 	for (i = 0; i < self->quota; i++)
 		ASSERT_EQ(0, fipc_send(self->c.fd, 0, i, NULL, 0));
-	ASSERT_EQ(0, async_send(&a, self->c.fd, FASTIPC_SEND_WAIT, self->quota));
-	ASSERT_EQ(0, async_send_wait_blocked(&a));
+	ASSERT_EQ(0, fipc_async_send(&a, self->c.fd, FASTIPC_SEND_WAIT, self->quota, NULL, 0));
+	ASSERT_EQ(0, fipc_async_wait_blocked(&a));
 	EXPECT_EQ(0, fipc_revents(a.done, POLLIN));
 
 	token = recv_oneway(self->ep.fd, 0);
@@ -203,7 +157,7 @@ TEST_F(oneway, send_wait_blocks_until_the_server_releases_a_slot)
 	EXPECT_EQ(-EAGAIN, fipc_send(self->c.fd, 0, 99, NULL, 0));
 	EXPECT_EQ(0, fipc_revents(a.done, POLLIN));
 	EXPECT_EQ(0, fipc_reply(self->ep.fd, token, 0, NULL, 0));
-	EXPECT_EQ(0, async_send_join(&a));
+	EXPECT_EQ(0, fipc_async_join(&a));
 
 	for (i = 1; i <= self->quota; i++) {
 		token = recv_oneway(self->ep.fd, i);
@@ -215,17 +169,17 @@ TEST_F(oneway, send_wait_blocks_until_the_server_releases_a_slot)
 TEST_F(oneway, send_wait_is_interrupted_by_a_signal)
 {
 	struct sigaction sa = { .sa_handler = noop_handler };
-	struct async_send a;
+	struct fipc_async a;
 	uint32_t i;
 
 	sigemptyset(&sa.sa_mask);
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
 	for (i = 0; i < self->quota; i++)
 		ASSERT_EQ(0, fipc_send(self->c.fd, 0, i, NULL, 0));
-	ASSERT_EQ(0, async_send(&a, self->c.fd, FASTIPC_SEND_WAIT, 99));
-	ASSERT_EQ(0, async_send_wait_blocked(&a));
+	ASSERT_EQ(0, fipc_async_send(&a, self->c.fd, FASTIPC_SEND_WAIT, 99, NULL, 0));
+	ASSERT_EQ(0, fipc_async_wait_blocked(&a));
 	ASSERT_EQ(0, pthread_kill(a.thread, SIGUSR1));
-	EXPECT_EQ(-EINTR, async_send_join(&a));
+	EXPECT_EQ(-EINTR, fipc_async_join(&a));
 	/* Nothing was queued by it. */
 	for (i = 0; i < self->quota; i++)
 		EXPECT_NE(0, recv_oneway(self->ep.fd, i));
@@ -234,15 +188,15 @@ TEST_F(oneway, send_wait_is_interrupted_by_a_signal)
 
 TEST_F(oneway, closing_the_endpoint_gives_epipe_to_waiting_and_later_senders)
 {
-	struct async_send a;
+	struct fipc_async a;
 	uint32_t i;
 
 	for (i = 0; i < self->quota; i++)
 		ASSERT_EQ(0, fipc_send(self->c.fd, 0, i, NULL, 0));
-	ASSERT_EQ(0, async_send(&a, self->c.fd, FASTIPC_SEND_WAIT, 99));
-	ASSERT_EQ(0, async_send_wait_blocked(&a));
+	ASSERT_EQ(0, fipc_async_send(&a, self->c.fd, FASTIPC_SEND_WAIT, 99, NULL, 0));
+	ASSERT_EQ(0, fipc_async_wait_blocked(&a));
 	fipc_ep_close(&self->ep);
-	EXPECT_EQ(-EPIPE, async_send_join(&a));
+	EXPECT_EQ(-EPIPE, fipc_async_join(&a));
 	EXPECT_EQ(-EPIPE, fipc_send(self->c.fd, 0, 1, NULL, 0));
 	EXPECT_EQ(-EPIPE, fipc_send(self->c.fd, FASTIPC_SEND_WAIT, 1, "x", 1));
 }

@@ -244,11 +244,19 @@ static inline int fipc_call(struct fipc_client *c, uint32_t opcode, const void *
 }
 
 /*
- * A call made by a thread of its own, so that the test can act while it is
- * blocked: @done becomes readable (an eventfd) when it returns.
+ * A fastipc ioctl made by a thread of its own, so that the test can act while
+ * it is blocked: @done becomes readable (an eventfd) when it returns, and
+ * @ret is then its result, 0 or -errno. The ioctl's argument is @arg: for a
+ * call or a send started by fipc_async_call() or fipc_async_send() it is
+ * @call or @send here, for others one the test owns.
  */
 struct fipc_async {
-	struct fastipc_call call;
+	union {
+		struct fastipc_call call;
+		struct fastipc_send send;
+	};
+	unsigned long cmd;
+	void *arg;
 	int fd;
 	int ret;
 	int done;
@@ -261,17 +269,22 @@ static void *fipc_async_fn(void *arg)
 	struct fipc_async *a = arg;
 
 	__atomic_store_n(&a->tid, gettid(), __ATOMIC_SEQ_CST);
-	a->ret = fipc_ioctl(a->fd, FASTIPC_IOC_CALL, &a->call);
+	a->ret = fipc_ioctl(a->fd, a->cmd, a->arg);
 	eventfd_write(a->done, 1);
 	return NULL;
 }
 
-static inline int fipc_async_start(struct fipc_async *a, int fd, const struct fastipc_call *call)
+/*
+ * Starts ioctl @cmd on @fd with @arg in a new thread: 0 or -errno. Leaves
+ * @a->call and @a->send as they are, so @arg may point to them.
+ */
+static inline int fipc_async_ioctl(struct fipc_async *a, int fd, unsigned long cmd, void *arg)
 {
-	memset(a, 0, sizeof(*a));
 	a->fd = fd;
-	a->call = *call;
+	a->cmd = cmd;
+	a->arg = arg;
 	a->ret = -EINPROGRESS;
+	a->tid = 0;
 	a->done = eventfd(0, EFD_CLOEXEC);
 	if (a->done < 0)
 		return -errno;
@@ -281,6 +294,25 @@ static inline int fipc_async_start(struct fipc_async *a, int fd, const struct fa
 		return -errno;
 	}
 	return 0;
+}
+
+/* Starts FASTIPC_IOC_CALL on a copy of @call, in @a->call. */
+static inline int fipc_async_start(struct fipc_async *a, int fd, const struct fastipc_call *call)
+{
+	memset(a, 0, sizeof(*a));
+	a->call = *call;
+	return fipc_async_ioctl(a, fd, FASTIPC_IOC_CALL, &a->call);
+}
+
+/* Starts a send like fipc_send() in a new thread, its argument in @a->send. */
+static inline int fipc_async_send(struct fipc_async *a, int fd, uint32_t flags, uint32_t opcode,
+				  const void *buf, uint32_t len)
+{
+	memset(a, 0, sizeof(*a));
+	a->send = (struct fastipc_send){
+		.flags = flags, .opcode = opcode, .addr = (uintptr_t)buf, .len = len,
+	};
+	return fipc_async_ioctl(a, fd, FASTIPC_IOC_SEND, &a->send);
 }
 
 /* Starts a call like fipc_call() in a new thread. */
@@ -308,7 +340,7 @@ static inline bool fipc_async_done(struct fipc_async *a)
 	return poll(&pfd, 1, 0) == 1;
 }
 
-/* Waits for the call to return: its result, 0 or -errno. */
+/* Waits for the ioctl to return: its result, 0 or -errno. */
 static inline int fipc_async_join(struct fipc_async *a)
 {
 	pthread_join(a->thread, NULL);
@@ -514,7 +546,7 @@ static inline int fipc_wait_blocked_in_ioctl(pid_t tid)
 	return fipc_wait_blocked_in(tid, SYS_ioctl);
 }
 
-/* Waits until the async call's thread sleeps in the module. */
+/* Waits until the async ioctl's thread sleeps in the module. */
 static inline int fipc_async_wait_blocked(struct fipc_async *a)
 {
 	return fipc_wait_blocked_in_ioctl(fipc_async_tid(a));
