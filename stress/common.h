@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #endif
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -175,6 +176,83 @@ static inline void dump_task(const char *prog, pid_t pid, pid_t tid)
 		printf("%s:   task %d/%d %s: %s%s", prog, pid, tid, files[i], buf,
 		       buf[n - 1] == '\n' ? "" : "\n");
 	}
+}
+
+/*
+ * io_uring tears a closed ring down in a kworker of its "iou_exit" workqueue,
+ * which /proc shows as "kworker/...+iou_exit" while it runs that work. The
+ * teardown waits for the ring's commands with a sleep between tries; a worker
+ * that burns most of a CPU over @ms is spinning on a command that never
+ * completes. Returns the largest share (0-100) of @ms that any such worker
+ * ran, with its pid in *@pid.
+ */
+static inline unsigned int iou_exit_busy(unsigned int ms, pid_t *pid)
+{
+	enum { MAXT = 64 };
+	struct { pid_t pid; uint64_t ticks; } t0[MAXT];
+	unsigned int n0 = 0, pass, i, best = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	uint64_t start = 0, elapsed = 0;
+
+	*pid = 0;
+	for (pass = 0; pass < 2; pass++) {
+		char path[64], buf[512], *p;
+		DIR *d = opendir("/proc");
+		struct dirent *de;
+
+		if (!d)
+			return 0;
+		if (pass)
+			elapsed = now_ns() - start;
+		else
+			start = now_ns();
+		while ((de = readdir(d))) {
+			unsigned long long ut, st;
+			pid_t id = atoi(de->d_name);
+			ssize_t len;
+			int fd;
+
+			if (id <= 0)
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/stat", id);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			len = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			if (len <= 0)
+				continue;
+			buf[len] = 0;
+			p = strrchr(buf, ')');
+			if (!strstr(buf, "iou_exit") && !pass)
+				continue;
+			/* state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+			if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+					 &ut, &st) != 2)
+				continue;
+			if (!pass) {
+				if (n0 < MAXT)
+					t0[n0].pid = id, t0[n0++].ticks = ut + st;
+				continue;
+			}
+			for (i = 0; i < n0; i++) {
+				unsigned int share;
+
+				if (t0[i].pid != id || !elapsed)
+					continue;
+				share = (ut + st - t0[i].ticks) * 1000000000ull / hz * 100 / elapsed;
+				if (share > best)
+					best = share, *pid = id;
+			}
+		}
+		closedir(d);
+		if (!pass) {
+			if (!n0)
+				return 0;
+			sleep_ms(ms);
+		}
+	}
+	return best;
 }
 
 #endif /* FASTIPC_STRESS_COMMON_H */

@@ -20,6 +20,8 @@
 #include <dirent.h>
 #include <stddef.h>
 #include <getopt.h>
+#include <liburing.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -36,11 +38,16 @@
 #define KERNEL_PTR	0xffffffff81000000ull
 
 enum cmd { C_VERSION, C_BUF_REG, C_BUF_UNREG, C_EP_CREATE, C_CONNECT, C_CALL, C_SEND,
-	   C_SERVE, C_FORWARD, C_RANDOM, C_NR };
+	   C_SERVE, C_FORWARD, C_RANDOM,
+	   /* io_uring commands, counted by their CQEs' res */
+	   C_U_CALL, C_U_SEND, C_U_RECV, C_U_REPLY, C_U_CANCEL, C_U_RANDOM,
+	   /* FORWARD (and replies) of calls whose submitting process is gone */
+	   C_U_ORPHAN, C_NR };
 
 static const char * const cmd_names[C_NR] = {
 	"VERSION", "BUF_REG", "BUF_UNREG", "EP_CREATE", "CONNECT", "CALL", "SEND", "SERVE",
-	"FORWARD", "random",
+	"FORWARD", "random", "U_CALL", "U_SEND", "U_RECV", "U_REPLY", "U_CANCEL", "U_random",
+	"U_orphan",
 };
 
 static const unsigned long cmd_nums[C_RANDOM] = {
@@ -55,6 +62,10 @@ struct shared {
 	uint64_t children, child_hangs, notty_violations, setups, races, remaps;
 	uint64_t fault_iters, injected_slab, injected_page;
 	uint64_t sanity_ok;
+	/* io_uring */
+	uint64_t sqes, cqes, rings_opened, rings_closed, sub_threads, sub_procs, orphans;
+	uint64_t orphan_tokens, teardowns, teardown_skipped, teardown_msgs, lost, spins;
+	uint64_t uring_hangs;
 };
 
 struct opts {
@@ -417,12 +428,12 @@ static void put(uint8_t *p, unsigned int size, uint64_t v)
 	}
 }
 
-static void corrupt(uint64_t *s, enum cmd c, uint8_t *arg, size_t size)
+static void corrupt(uint64_t *s, const struct field *fl, uint8_t *arg, size_t size)
 {
 	unsigned int n = 1 + rnd_below(s, 3), nf, i;
 	const struct field *f;
 
-	for (nf = 0; nf < 12 && fields[c][nf].size; nf++)
+	for (nf = 0; nf < 12 && fl[nf].size; nf++)
 		;
 	while (n--) {
 		if (!nf || chance(s, 10)) {
@@ -430,7 +441,7 @@ static void corrupt(uint64_t *s, enum cmd c, uint8_t *arg, size_t size)
 			arg[rnd_below(s, size)] ^= 1 << rnd_below(s, 8);
 			continue;
 		}
-		f = &fields[c][rnd_below(s, nf)];
+		f = &fl[rnd_below(s, nf)];
 		switch (f->kind) {
 		case F_FLAGS:
 			i = rnd_below(s, f->size * 8);
@@ -756,6 +767,921 @@ out:
 		close(cl);
 }
 
+/* ---- io_uring commands ---- */
+
+/*
+ * A few rings shared by the fuzzing threads, each behind a mutex (liburing
+ * is not thread-safe). Most are set up with SQE128|CQE32, some without one
+ * or both (every fastipc command must then fail with EINVAL), some with a
+ * sparse table of registered files. The racer and the fuzzers close them
+ * with commands in flight; short-lived threads and child processes submit
+ * into them and exit.
+ */
+#define NRINGS		4
+#define NFIXED		8
+#define BIG		(IORING_SETUP_SQE128 | IORING_SETUP_CQE32)
+#define UD_STRICT	(1ull << 55)	/* an unknown cmd_op on a big ring and a port: ENOTTY */
+#define UD_SEQ		((1ull << 40) - 1)
+
+struct fring {
+	pthread_mutex_t lock;
+	struct io_uring ring;
+	unsigned int flags;
+	bool up, files;
+};
+
+static struct fring rings[NRINGS];
+static uint64_t useq;
+
+static const unsigned int ucmd_ops[5] = {
+	FASTIPC_URING_CALL, FASTIPC_URING_SEND, FASTIPC_URING_RECV, FASTIPC_URING_REPLY,
+	FASTIPC_URING_CANCEL,
+};
+
+static const struct field ufields[5][12] = {
+	{
+		FLD(fastipc_uring_call, flags, F_FLAGS, 0),
+		FLD(fastipc_uring_call, req_addr, F_PTR, 0),
+		FLD(fastipc_uring_call, req_len, F_LEN, FASTIPC_MAX_PAYLOAD),
+		FLD(fastipc_uring_call, reply_buf, F_ID, FASTIPC_MAX_BUFS),
+		FLD(fastipc_uring_call, reply_offset, F_LEN, CHUNK),
+		FLD(fastipc_uring_call, reply_cap, F_LEN, FASTIPC_MAX_PAYLOAD),
+		FLD(fastipc_uring_call, reserved0, F_RES, 0),
+		FLD(fastipc_uring_call, tag, F_TOKEN, 0),
+		FLD(fastipc_uring_call, reserved[1], F_RES, 0),
+	},
+	{
+		FLD(fastipc_send, flags, F_FLAGS, FASTIPC_SEND_ALL),
+		FLD(fastipc_send, addr, F_PTR, 0),
+		FLD(fastipc_send, len, F_LEN, FASTIPC_MAX_PAYLOAD),
+		FLD(fastipc_send, reserved0, F_RES, 0),
+		FLD(fastipc_send, reserved[0], F_RES, 0),
+	},
+	{
+		FLD(fastipc_uring_recv, flags, F_FLAGS, 0),
+		FLD(fastipc_uring_recv, msg_buf, F_ID, FASTIPC_MAX_BUFS),
+		FLD(fastipc_uring_recv, msg_offset, F_LEN, CHUNK),
+		FLD(fastipc_uring_recv, tag, F_TOKEN, 0),
+		FLD(fastipc_uring_recv, reserved[0], F_RES, 0),
+	},
+	{
+		FLD(fastipc_uring_reply, flags, F_FLAGS, 0),
+		FLD(fastipc_uring_reply, token, F_TOKEN, 0),
+		FLD(fastipc_uring_reply, addr, F_PTR, 0),
+		FLD(fastipc_uring_reply, len, F_LEN, FASTIPC_MAX_PAYLOAD),
+		FLD(fastipc_uring_reply, reserved0, F_RES, 0),
+		FLD(fastipc_uring_reply, reserved[1], F_RES, 0),
+	},
+	{
+		FLD(fastipc_uring_cancel, flags, F_FLAGS, FASTIPC_CANCEL_ALL),
+		FLD(fastipc_uring_cancel, reserved0, F_RES, 0),
+		FLD(fastipc_uring_cancel, tag, F_TOKEN, 0),
+		FLD(fastipc_uring_cancel, reserved[0], F_RES, 0),
+	},
+};
+
+static const size_t ucmd_sizes[5] = {
+	sizeof(struct fastipc_uring_call), sizeof(struct fastipc_send),
+	sizeof(struct fastipc_uring_recv), sizeof(struct fastipc_uring_reply),
+	sizeof(struct fastipc_uring_cancel),
+};
+
+static bool ring_init(uint64_t *s, struct io_uring *ring, unsigned int *flags, bool big)
+{
+	static const unsigned int odd[] = { 0, IORING_SETUP_SQE128, IORING_SETUP_CQE32 };
+	struct io_uring_params p = { 0 };
+
+	p.flags = big || chance(s, 75) ? BIG : odd[rnd_below(s, 3)];
+	if (chance(s, 20))
+		p.flags |= IORING_SETUP_COOP_TASKRUN;
+	if (io_uring_queue_init_params(16, ring, &p))
+		return false;
+	*flags = p.flags;
+	add(&sh->rings_opened, 1);
+	return true;
+}
+
+/* Locks ring @i, setting it up if it is closed; NULL if that failed. */
+static struct fring *ring_lock(uint64_t *s, unsigned int i)
+{
+	struct fring *r = &rings[i];
+
+	pthread_mutex_lock(&r->lock);
+	if (!r->up) {
+		if (!ring_init(s, &r->ring, &r->flags, false)) {
+			pthread_mutex_unlock(&r->lock);
+			return NULL;
+		}
+		r->up = true;
+		r->files = false;
+		if (chance(s, 40)) {
+			int fds[NFIXED];
+
+			memset(fds, 0xff, sizeof(fds));
+			r->files = !io_uring_register_files(&r->ring, fds, NFIXED);
+		}
+	}
+	return r;
+}
+
+/* Closes ring @r with whatever is in flight in it. */
+static void ring_close(struct fring *r)
+{
+	pthread_mutex_lock(&r->lock);
+	if (r->up) {
+		io_uring_queue_exit(&r->ring);
+		r->up = false;
+		add(&sh->rings_closed, 1);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void usubmit(struct io_uring *ring)
+{
+	bool f = fail_on();
+
+	io_uring_submit(ring);
+	fail_off(f);
+}
+
+/*
+ * Queues one command on @ring (set up with @flags): through @fd, or through
+ * a slot of its registered files that now holds @fd (or none). Sometimes
+ * with IOSQE_ASYNC, sometimes with other SQE fields flipped.
+ */
+static bool uprep(uint64_t *s, struct io_uring *ring, unsigned int flags, bool files, int fd,
+		  unsigned int cmd_op, const void *arg, enum cmd c, bool strict)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	size_t size = flags & IORING_SETUP_SQE128 ? 128 : 64;
+
+	if (!sqe) {
+		usubmit(ring);
+		sqe = io_uring_get_sqe(ring);
+		if (!sqe)
+			return false;
+	}
+	memset(sqe, 0, size);
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = fd;
+	sqe->cmd_op = cmd_op;
+	/* The 80-byte command area, or the 16 bytes a 64-byte SQE has. */
+	memcpy(sqe->cmd, arg, size - offsetof(struct io_uring_sqe, cmd));
+	if (files && chance(s, 30)) {
+		unsigned int i = rnd_below(s, NFIXED + 2);
+
+		if (i < NFIXED)
+			io_uring_register_files_update(ring, i, &fd, 1);
+		sqe->fd = i;
+		sqe->flags |= IOSQE_FIXED_FILE;
+		strict = false;
+	}
+	if (chance(s, 15))
+		sqe->flags |= IOSQE_ASYNC;
+	if (chance(s, 3)) {
+		/* flags, ioprio, __pad1, addr, len, uring_cmd_flags, buf_index, personality, file_index */
+		static const uint8_t offs[] = { 1, 2, 3, 12, 13, 16, 20, 24, 28, 29, 40, 42, 44, 46 };
+
+		((uint8_t *)sqe)[offs[rnd_below(s, sizeof(offs))]] ^= 1 << rnd_below(s, 8);
+		strict = false;
+	}
+	if ((flags & BIG) != BIG || fd == null_fd)
+		strict = false;
+	sqe->user_data = ((uint64_t)c << 56) | (strict ? UD_STRICT : 0) |
+		(__atomic_add_fetch(&useq, 1, __ATOMIC_RELAXED) & UD_SEQ);
+	add(&sh->sqes, 1);
+	return true;
+}
+
+/* Counts the CQEs that are there, keeps received tokens. */
+static unsigned int ring_drain(uint64_t *s, struct io_uring *ring, unsigned int flags)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int n = 0;
+
+	while (!io_uring_peek_cqe(ring, &cqe)) {
+		unsigned int c = cqe->user_data >> 56;
+		int res = cqe->res;
+
+		n++;
+		add(&sh->cqes, 1);
+		if (c >= C_U_CALL && c < C_NR)
+			count_errno(sh->hist[c], res < 0 ? res : 0);
+		if (c == C_U_RECV && res >= 0 && (flags & IORING_SETUP_CQE32))
+			push_token(s, cqe->big_cqe[0]);
+		if ((cqe->user_data & UD_STRICT) && res != -ENOTTY && res != -EBADF &&
+		    res != -EOPNOTSUPP && res != -ENOMEM && res != -ECANCELED &&
+		    __atomic_fetch_add(&sh->notty_violations, 1, __ATOMIC_RELAXED) < 10)
+			printf(PROG ": FAIL: unknown io_uring cmd_op: %s, not ENOTTY\n",
+			       res < 0 ? strerror(-res) : "success");
+		io_uring_cqe_seen(ring, cqe);
+	}
+	return n;
+}
+
+/* A cmd_op that is none of ours: an ioctl number, a neighbour, noise. */
+static unsigned int urandom_op(uint64_t *s)
+{
+	unsigned int op, i;
+
+	for (;;) {
+		switch (rnd_below(s, 4)) {
+		case 0:
+			op = _IOC(rnd_below(s, 4), FASTIPC_IOCTL_MAGIC, 0x20 + rnd_below(s, 16),
+				  rnd_below(s, 128));
+			break;
+		case 1:
+			op = cmd_nums[rnd_below(s, C_RANDOM)];
+			break;
+		case 2:
+			op = ucmd_ops[rnd_below(s, 5)] ^ (1u << rnd_below(s, 32));
+			break;
+		default:
+			op = rnd(s);
+		}
+		for (i = 0; i < 5 && op != ucmd_ops[i]; i++)
+			;
+		if (i == 5)
+			return op;
+	}
+}
+
+static void ubuild(uint64_t *s, enum cmd c, void *arg, bool valid)
+{
+	switch (c) {
+	case C_U_CALL: {
+		struct fastipc_uring_call *k = arg;
+
+		k->opcode = rnd(s);
+		k->req_len = valid || chance(s, 50) ? rnd_below(s, 256) : pick_len(s);
+		k->req_addr = pick_ptr(s, k->req_len, valid || chance(s, 80));
+		k->reply_buf = valid || chance(s, 70) ? 0 : rnd_below(s, 3);
+		k->reply_offset = valid || rnd_below(s, 4) ? rnd_below(s, 32) * 4096 :
+			rnd_below(s, CHUNK + 2);
+		k->reply_cap = valid || rnd_below(s, 4) ? CHUNK - k->reply_offset : pick_len(s);
+		if (valid && k->reply_cap > 4096)
+			k->reply_cap = 4096;
+		k->tag = rnd_below(s, 4);
+		break;
+	}
+	case C_U_SEND: {
+		struct fastipc_send *k = arg;
+
+		k->opcode = rnd(s);
+		k->len = valid || chance(s, 50) ? rnd_below(s, 64) : pick_len(s);
+		k->addr = pick_ptr(s, k->len, valid || chance(s, 80));
+		/* Refused through io_uring: EINVAL. */
+		k->flags = !valid && chance(s, 5) ? FASTIPC_SEND_WAIT : 0;
+		break;
+	}
+	case C_U_RECV: {
+		struct fastipc_uring_recv *k = arg;
+
+		k->msg_buf = valid || chance(s, 80) ? 0 : rnd_below(s, 3);
+		k->msg_offset = valid || chance(s, 80) ? rnd_below(s, CHUNK / 64) * 64 :
+			CHUNK - sizeof(struct fastipc_msg_info) - 1 + rnd_below(s, 3);
+		k->tag = rnd_below(s, 4);
+		break;
+	}
+	case C_U_REPLY: {
+		struct fastipc_uring_reply *k = arg;
+
+		k->status = rnd(s);
+		k->token = pick_token(s);
+		k->len = chance(s, 30) ? 0 : valid ? rnd_below(s, 256) : pick_len(s);
+		k->addr = pick_ptr(s, k->len, valid || chance(s, 85));
+		break;
+	}
+	case C_U_CANCEL: {
+		struct fastipc_uring_cancel *k = arg;
+
+		if (chance(s, 40))
+			k->flags = FASTIPC_CANCEL_ALL;
+		else
+			k->tag = rnd_below(s, 4);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* Where a command of kind @c most likely gets somewhere. */
+static int ufd(uint64_t *s, enum cmd c)
+{
+	int fd = -1;
+
+	if ((c == C_U_CALL || c == C_U_SEND) && chance(s, 60))
+		fd = __atomic_load_n(&pair_cl[rnd_below(s, NPAIRS)], __ATOMIC_RELAXED);
+	else if ((c == C_U_RECV || c == C_U_REPLY) && chance(s, 60))
+		fd = __atomic_load_n(&pair_ep[rnd_below(s, NPAIRS)], __ATOMIC_RELAXED);
+	else
+		fd = chance(s, 97) ? pick_port(s) : pick_fd(s);
+	return fd < 0 ? null_fd : fd;
+}
+
+/* One to four commands, plausible then maybe corrupted, on a shared ring. */
+static void ucmds(uint64_t *s, bool valid)
+{
+	struct fring *r = ring_lock(s, rnd_below(s, NRINGS));
+	unsigned int n = 1 + rnd_below(s, 4), i;
+
+	if (!r)
+		return;
+	for (i = 0; i < n; i++) {
+		enum cmd c = C_U_CALL + rnd_below(s, valid ? 3 : 6);
+		uint8_t arg[80];
+		unsigned int op;
+		int fd = ufd(s, c);
+
+		memset(arg, 0, sizeof(arg));
+		if (c == C_U_RANDOM) {
+			op = urandom_op(s);
+			for (unsigned int b = 0; b < sizeof(arg); b++)
+				arg[b] = chance(s, 70) ? 0 : rnd(s);
+		} else {
+			ubuild(s, c, arg, valid);
+			if (!valid && chance(s, 50))
+				corrupt(s, ufields[c - C_U_CALL], arg, ucmd_sizes[c - C_U_CALL]);
+			op = ucmd_ops[c - C_U_CALL];
+		}
+		uprep(s, &r->ring, r->flags, r->files, fd, op, arg, c, c == C_U_RANDOM);
+	}
+	usubmit(&r->ring);
+	ring_drain(s, &r->ring, r->flags);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Waits for @pid: SIGKILL after @kill_ns, a hang if still there 30 s later. */
+static bool watch_pid(pid_t pid, uint64_t kill_ns, const char *what, int *status)
+{
+	uint64_t start = now_ns();
+	bool killed = false;
+
+	for (;;) {
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return true;
+		if (!killed && now_ns() - start > kill_ns) {
+			kill(pid, SIGKILL);
+			killed = true;
+		}
+		if (now_ns() - start > kill_ns + 30000000000ull) {
+			add(&sh->uring_hangs, 1);
+			printf(PROG ": FAIL: %s %d did not exit 30 s after SIGKILL\n", what, pid);
+			dump_task(PROG, pid, pid);
+			return false;
+		}
+		usleep(500);
+	}
+}
+
+/* A thread submits plausible calls, sends and receives, then exits with them in flight. */
+struct subarg {
+	uint64_t seed;
+	unsigned int ring;
+	pid_t tid;
+};
+
+static void *submit_thread(void *p)
+{
+	struct subarg *a = p;
+	struct fring *r;
+	unsigned int n, i;
+
+	a->tid = gettid();
+	r = ring_lock(&a->seed, a->ring);
+	if (r) {
+		n = 1 + rnd_below(&a->seed, 6);
+		for (i = 0; i < n; i++) {
+			enum cmd c = C_U_CALL + rnd_below(&a->seed, 3);
+			uint8_t arg[80] = { 0 };
+
+			ubuild(&a->seed, c, arg, true);
+			uprep(&a->seed, &r->ring, r->flags, r->files, ufd(&a->seed, c),
+			      ucmd_ops[c - C_U_CALL], arg, c, false);
+		}
+		io_uring_submit(&r->ring);
+		ring_drain(&a->seed, &r->ring, r->flags);
+		pthread_mutex_unlock(&r->lock);
+	}
+	usleep(rnd_below(&a->seed, 3000));
+	return NULL;
+}
+
+static void submit_thread_run(uint64_t *s)
+{
+	struct subarg *a = calloc(1, sizeof(*a));
+	struct timespec ts;
+	pthread_t t;
+
+	if (!a)
+		return;
+	a->seed = rnd(s) | 1;
+	a->ring = rnd_below(s, NRINGS);
+	add(&sh->sub_threads, 1);
+	if (pthread_create(&t, NULL, submit_thread, a)) {
+		free(a);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 30;
+	if (pthread_timedjoin_np(t, NULL, &ts)) {
+		add(&sh->uring_hangs, 1);
+		printf(PROG ": FAIL: a thread that submitted io_uring commands did not exit in 30 s\n");
+		dump_task(PROG, getpid(), a->tid);
+		pthread_detach(t);
+		return;		/* @a leaks with the thread */
+	}
+	free(a);
+}
+
+/*
+ * A child process submits into a shared ring, which the fuzzer keeps, and
+ * exits at once, a little later, or by SIGKILL. Its SQ tail is ours again
+ * afterwards.
+ */
+static void submit_proc_run(uint64_t *s)
+{
+	unsigned int n = 1 + rnd_below(s, 6), i, mode = rnd_below(s, 3);
+	uint64_t cs = rnd(s) | 1, kill_ns = mode == 2 ? rnd_below(s, 10000000) : 5000000000ull;
+	struct fring *r = ring_lock(s, rnd_below(s, NRINGS));
+	int status;
+	pid_t pid;
+
+	if (!r)
+		return;
+	add(&sh->sub_procs, 1);
+	pid = fork();
+	if (!pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (i = 0; i < n; i++) {
+			enum cmd c = C_U_CALL + rnd_below(&cs, 3);
+			uint8_t arg[80] = { 0 };
+
+			ubuild(&cs, c, arg, chance(&cs, 80));
+			uprep(&cs, &r->ring, r->flags, r->files, ufd(&cs, c), ucmd_ops[c - C_U_CALL],
+			      arg, c, false);
+		}
+		io_uring_submit(&r->ring);
+		if (mode == 1)
+			usleep(rnd_below(&cs, 10000));
+		while (mode == 2)
+			pause();
+		_exit(0);
+	}
+	if (pid > 0) {
+		watch_pid(pid, kill_ns, "io_uring submitter", &status);
+		r->ring.sq.sqe_head = r->ring.sq.sqe_tail = *r->ring.sq.ktail;
+	}
+	ring_drain(s, &r->ring, r->flags);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* A port with CHUNK of rw registered (id 0), made an endpoint if @nslots. */
+static int uport(uint64_t *s, uint32_t nslots, int connect_to, uint8_t **base)
+{
+	struct fastipc_buf_register reg = { .len = CHUNK };
+	struct fastipc_ep_create e = { .slot_size = 4096, .nslots = nslots };
+	struct fastipc_connect k = { .flags = FASTIPC_CONNECT_FD, .ep_fd = connect_to };
+	int fd = open_port();
+	bool f;
+
+	if (fd < 0)
+		return -1;
+	reg.addr = (uintptr_t)rw + CHUNK * rnd_below(s, RW_LEN / CHUNK);
+	if (base)
+		*base = (uint8_t *)(uintptr_t)reg.addr;
+	f = fail_on();
+	if (xioctl(fd, FASTIPC_IOC_BUF_REGISTER, &reg) ||
+	    (nslots && xioctl(fd, FASTIPC_IOC_EP_CREATE, &e)) ||
+	    (connect_to >= 0 && xioctl(fd, FASTIPC_IOC_CONNECT, &k))) {
+		fail_off(f);
+		close(fd);
+		return -1;
+	}
+	fail_off(f);
+	return fd;
+}
+
+/*
+ * FORWARD of calls whose submitter is gone: a child process submits calls
+ * through a ring the fuzzer keeps (more than the endpoint has slots, so some
+ * wait for one), the fuzzer receives the first ones, the child exits or is
+ * killed and is reaped, and only then are its calls forwarded, replied to
+ * (by ioctl or by io_uring) or left held a while. Once every token has
+ * been answered, every call must have posted its CQE: cancelled with its
+ * submitter, or answered, or failed as it waited for a slot.
+ */
+static void orphan_forward(uint64_t *s)
+{
+	int a = uport(s, 1 + rnd_below(s, 3), -1, NULL), b = -1, c = -1, pfd[2] = { -1, -1 };
+	unsigned int n = 1 + rnd_below(s, 6), i, ntok = 0, mode = rnd_below(s, 2), flags = 0;
+	unsigned int want = 0, seen = 0, ncancel = 0;
+	uint64_t tok[8], held[8], cs = rnd(s) | 1, end;
+	unsigned int nheld = 0;
+	struct io_uring ring;
+	bool ring_up = false, sync = false;
+	int status, ret;
+	pid_t pid;
+	char x;
+
+	add(&sh->orphans, 1);
+	if (a < 0)
+		return;
+	b = uport(s, 8, -1, NULL);
+	c = uport(s, 0, a, NULL);
+	if (b < 0 || c < 0 || pipe2(pfd, O_CLOEXEC) || !ring_init(s, &ring, &flags, true))
+		goto out;
+	ring_up = true;
+	pid = fork();
+	if (!pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (i = 0; i < n; i++) {
+			struct fastipc_uring_call k = {
+				.opcode = i, .req_addr = (uintptr_t)rw + rnd_below(&cs, SMALL),
+				.req_len = rnd_below(&cs, 256), .reply_offset = i * 4096,
+				.reply_cap = 4096, .tag = i,
+			};
+
+			uprep(&cs, &ring, flags, false, c, FASTIPC_URING_CALL, &k, C_U_CALL, false);
+		}
+		if (chance(&cs, 30)) {
+			struct fastipc_uring_recv k = { .msg_offset = 64 * rnd_below(&cs, 64) };
+
+			uprep(&cs, &ring, flags, false, a, FASTIPC_URING_RECV, &k, C_U_RECV, false);
+		}
+		io_uring_submit(&ring);
+		if (write(pfd[1], "x", 1) != 1)
+			_exit(1);
+		while (mode)
+			pause();
+		_exit(0);
+	}
+	if (pid < 0)
+		goto out;
+	{
+		struct pollfd pl = { .fd = pfd[0], .events = POLLIN };
+
+		sync = poll(&pl, 1, 5000) == 1 && read(pfd[0], &x, 1) == 1;
+	}
+	/* Take what got a slot while the submitter still lives. */
+	for (i = 0; i < 40 && ntok < n; i++) {
+		struct fastipc_serve sv = { .flags = FASTIPC_SERVE_RECV | FASTIPC_SERVE_NONBLOCK };
+
+		if (xioctl(a, FASTIPC_IOC_SERVE, &sv)) {
+			usleep(250);
+			continue;
+		}
+		if (!(sv.msg_flags & FASTIPC_MSG_ONEWAY))
+			tok[ntok++] = sv.token;
+	}
+	if (mode)
+		kill(pid, SIGKILL);
+	if (!watch_pid(pid, 5000000000ull, "io_uring submitter", &status))
+		goto out;
+	/* The child's submissions are in the ring: its tail is ours again. */
+	ring.sq.sqe_head = ring.sq.sqe_tail = *ring.sq.ktail;
+	/* Let an RCU grace period free what the reaped child left. */
+	if (chance(s, 50))
+		usleep(rnd_below(s, 50000));
+	if (chance(s, 20)) {
+		io_uring_queue_exit(&ring);
+		ring_up = false;
+	}
+	add(&sh->orphan_tokens, ntok);
+	for (i = 0; i < ntok; i++) {
+		unsigned int r = rnd_below(s, 100);
+		bool f;
+
+		f = fail_on();
+		if (r < 70) {
+			struct fastipc_forward fw = {
+				.target_fd = b, .token = tok[i],
+				.opcode = 1, .addr = (uintptr_t)rw, .len = rnd_below(s, 256),
+			};
+
+			ret = xioctl(a, FASTIPC_IOC_FORWARD, &fw);
+		} else if (r < 85 || !ring_up) {
+			struct fastipc_serve sv = {
+				.flags = FASTIPC_SERVE_REPLY, .reply_token = tok[i],
+				.reply_addr = (uintptr_t)rw, .reply_len = rnd_below(s, 64),
+			};
+
+			ret = xioctl(a, FASTIPC_IOC_SERVE, &sv);
+		} else if (r < 95) {
+			struct fastipc_uring_reply k = {
+				.token = tok[i], .addr = (uintptr_t)rw, .len = rnd_below(s, 64),
+			};
+
+			uprep(s, &ring, flags, false, a, FASTIPC_URING_REPLY, &k, C_U_REPLY, false);
+			usubmit(&ring);
+			ret = 0;
+		} else {
+			ret = -EALREADY;	/* held, answered below */
+		}
+		fail_off(f);
+		count_errno(sh->hist[C_U_ORPHAN], ret);
+		if (ret)
+			held[nheld++] = tok[i];
+	}
+	/* What is still held is answered; the target's server answers what reached it. */
+	for (i = 0; i < nheld; i++) {
+		struct fastipc_serve sv = {
+			.flags = FASTIPC_SERVE_REPLY, .reply_token = held[i],
+		};
+
+		count_errno(sh->hist[C_U_ORPHAN], xioctl(a, FASTIPC_IOC_SERVE, &sv));
+	}
+	for (i = 0; i < 32; i++) {
+		struct fastipc_serve sv = { .flags = FASTIPC_SERVE_RECV | FASTIPC_SERVE_NONBLOCK };
+		int ep = i & 1 ? a : b;
+
+		if (xioctl(ep, FASTIPC_IOC_SERVE, &sv)) {
+			usleep(200);
+			continue;
+		}
+		sv.flags = FASTIPC_SERVE_REPLY;
+		sv.reply_token = sv.token;
+		sv.reply_addr = (uintptr_t)rw;
+		sv.reply_len = sv.msg_flags & FASTIPC_MSG_ONEWAY ? 0 : sv.len;
+		count_errno(sh->hist[C_U_ORPHAN], xioctl(ep, FASTIPC_IOC_SERVE, &sv));
+	}
+	/* Now the stale tokens may go to the fuzzers. */
+	for (i = 0; i < ntok; i++)
+		if (chance(s, 30))
+			push_token(s, tok[i]);
+	if (!ring_up || !sync)
+		goto out;
+	/* The submitter has exited: every one of its calls must have completed. */
+	want = n;
+	end = now_ns() + 5000000000ull;
+	while (seen < want && now_ns() < end) {
+		struct io_uring_cqe *cqe;
+		struct __kernel_timespec ts = { .tv_nsec = 20000000 };
+
+		if (io_uring_wait_cqe_timeout(&ring, &cqe, &ts))
+			continue;
+		if ((cqe->user_data >> 56) == C_U_CALL)
+			seen++, ncancel += cqe->res == -ECANCELED;
+		/* The child's receive took a call: answer it. */
+		if ((cqe->user_data >> 56) == C_U_RECV && cqe->res >= 0) {
+			struct fastipc_serve sv = {
+				.flags = FASTIPC_SERVE_REPLY, .reply_token = cqe->big_cqe[0],
+			};
+
+			count_errno(sh->hist[C_U_ORPHAN], xioctl(a, FASTIPC_IOC_SERVE, &sv));
+		}
+		count_errno(sh->hist[cqe->user_data >> 56], cqe->res < 0 ? cqe->res : 0);
+		add(&sh->cqes, 1);
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	if (seen < want) {
+		/* Forwards failed under injected faults leave a call to the fuzzers' tokens. */
+		if (__atomic_load_n(&fault_phase, __ATOMIC_RELAXED))
+			goto out;
+		add(&sh->uring_hangs, 1);
+		printf(PROG ": FAIL: %u of %u io_uring calls of an exited submitter never completed (%u cancelled, %u received, %u forwards or replies failed, mode %u)\n",
+		       want - seen, want, ncancel, ntok, nheld, mode);
+	}
+out:
+	if (ring_up)
+		io_uring_queue_exit(&ring);
+	for (i = 0; i < 2; i++)
+		if (pfd[i] >= 0)
+			close(pfd[i]);
+	if (c >= 0)
+		close(c);
+	if (b >= 0)
+		close(b);
+	close(a);
+}
+
+/* Whether thread @tid of this process sleeps in an ioctl (x86-64 syscall 16). */
+static bool in_ioctl(pid_t tid)
+{
+	char path[64], buf[32] = "";
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 3 && !strncmp(buf, "16 ", 3);
+}
+
+/*
+ * Teardown under a sleeper, in a child process: thread C submits receives
+ * on endpoint E and calls to endpoint E3 (one slot: the rest wait for it)
+ * through a ring, then sleeps in a blocking SERVE or CALL on E2. Thread B
+ * waits until C sleeps, sends M one-way messages to E (the receives take
+ * some, whose completions wait for C), closes the ring, watches the
+ * "iou_exit" worker for a while, then wakes C. Every one of the M messages
+ * must then be received exactly once, from E itself (or from a CQE that B
+ * saw before the close).
+ */
+struct tdown {
+	uint64_t seed;
+	struct io_uring ring;
+	int e, e2, e3, ce, ce2;
+	pid_t ctid;
+	bool c_calls, unsure;
+	unsigned int sent, via_ring, spin;
+	uint64_t ring_tokens[16];
+};
+
+#define TD_MSG	0x4d445446u	/* "FTDM" */
+
+static void *tdown_closer(void *p)
+{
+	struct tdown *t = p;
+	struct io_uring_cqe *cqe;
+	unsigned int i, m = 1 + rnd_below(&t->seed, 8);
+	pid_t kw;
+
+	for (i = 0; i < 4000 && !in_ioctl(t->ctid); i++)
+		usleep(500);
+	/* C may post completions between our look and the close: no count. */
+	t->unsure = i == 4000;
+	for (i = 0; i < m; i++) {
+		uint32_t msg[2] = { TD_MSG, i };
+		struct fastipc_send sd = { .opcode = 1, .addr = (uintptr_t)msg, .len = sizeof(msg) };
+
+		if (!xioctl(t->ce, FASTIPC_IOC_SEND, &sd))
+			t->sent++;
+	}
+	usleep(rnd_below(&t->seed, 2000));
+	/* C cannot post completions while it sleeps: whatever is here, B saw. */
+	while (!io_uring_peek_cqe(&t->ring, &cqe)) {
+		if ((cqe->user_data >> 56) == C_U_RECV && cqe->res >= 0 && t->via_ring < 16)
+			t->ring_tokens[t->via_ring++] = cqe->big_cqe[0];
+		io_uring_cqe_seen(&t->ring, cqe);
+	}
+	io_uring_queue_exit(&t->ring);
+	/* The teardown waits for C's completions; it must not spin meanwhile. */
+	t->spin = iou_exit_busy(150, &kw);
+	if (t->spin >= 60)
+		printf(PROG ": FAIL: iou_exit worker %d ran %u%% of 150 ms after a ring closed under a sleeping submitter\n",
+		       kw, t->spin);
+	if (t->c_calls) {
+		struct fastipc_serve sv = { .flags = FASTIPC_SERVE_RECV };
+
+		if (!xioctl(t->e2, FASTIPC_IOC_SERVE, &sv)) {
+			sv.flags = FASTIPC_SERVE_REPLY;
+			sv.reply_token = sv.token;
+			xioctl(t->e2, FASTIPC_IOC_SERVE, &sv);
+		}
+	} else {
+		struct fastipc_send sd = { .opcode = 2, .addr = (uintptr_t)rw, .len = 8 };
+
+		xioctl(t->ce2, FASTIPC_IOC_SEND, &sd);
+	}
+	return NULL;
+}
+
+static int tdown_child(uint64_t seed)
+{
+	struct tdown t = { .seed = seed };
+	struct fastipc_call call = { .reply_cap = 4096, .timeout_ns = 20000000000ull };
+	unsigned int k, i, nc, flags, got = 0, bad = 0;
+	uint8_t seen[16] = { 0 }, *base = NULL;
+	int ce3, ret;
+	pthread_t b;
+
+	/* A private copy of rw since the fork: nobody else writes these pools. */
+	t.e = uport(&t.seed, 8, -1, &base);
+	t.e2 = uport(&t.seed, 2, -1, NULL);
+	t.e3 = uport(&t.seed, 1, -1, NULL);
+	t.ce = uport(&t.seed, 0, t.e, NULL);
+	t.ce2 = uport(&t.seed, 0, t.e2, NULL);
+	ce3 = uport(&t.seed, 0, t.e3, NULL);
+	t.ctid = gettid();
+	t.c_calls = chance(&t.seed, 50);
+	if (t.e < 0 || t.e2 < 0 || t.e3 < 0 || t.ce < 0 || t.ce2 < 0 || ce3 < 0 ||
+	    !ring_init(&t.seed, &t.ring, &flags, true))
+		return 20;
+	k = 1 + rnd_below(&t.seed, 4);
+	for (i = 0; i < k; i++) {
+		struct fastipc_uring_recv r = { .msg_offset = 64 * 1024 + 64 * i, .tag = 1 };
+
+		uprep(&t.seed, &t.ring, flags, false, t.e, FASTIPC_URING_RECV, &r, C_U_RECV, false);
+	}
+	nc = rnd_below(&t.seed, 4);
+	for (i = 0; i < nc; i++) {
+		struct fastipc_uring_call c = {
+			.req_addr = (uintptr_t)rw, .req_len = 64, .reply_offset = i * 4096,
+			.reply_cap = 4096, .tag = 2,
+		};
+
+		uprep(&t.seed, &t.ring, flags, false, ce3, FASTIPC_URING_CALL, &c, C_U_CALL, false);
+	}
+	io_uring_submit(&t.ring);
+	if (pthread_create(&b, NULL, tdown_closer, &t))
+		return 20;
+	if (t.c_calls) {
+		call.req_addr = (uintptr_t)rw;
+		call.req_len = 16;
+		ret = xioctl(t.ce2, FASTIPC_IOC_CALL, &call);
+	} else {
+		struct fastipc_serve sv = { .flags = FASTIPC_SERVE_RECV };
+
+		ret = xioctl(t.e2, FASTIPC_IOC_SERVE, &sv);
+	}
+	count_errno(sh->hist[t.c_calls ? C_CALL : C_SERVE], ret);
+	pthread_join(b, NULL);
+	/* Release what B saw, then take the rest from E. */
+	for (i = 0; i < t.via_ring + 64; i++) {
+		struct fastipc_serve sv = { .flags = FASTIPC_SERVE_RECV | FASTIPC_SERVE_NONBLOCK };
+		const uint32_t *msg;
+
+		if (i < t.via_ring) {
+			sv.flags = FASTIPC_SERVE_REPLY;
+			sv.reply_token = t.ring_tokens[i];
+			xioctl(t.e, FASTIPC_IOC_SERVE, &sv);
+			got++;
+			continue;
+		}
+		if (xioctl(t.e, FASTIPC_IOC_SERVE, &sv))
+			break;
+		msg = (const void *)(base + sv.offset);
+		got++;
+		if (sv.len != 8 || msg[0] != TD_MSG || msg[1] >= 16 || seen[msg[1]]++)
+			bad++;
+		sv.flags = FASTIPC_SERVE_REPLY;
+		sv.reply_token = sv.token;
+		xioctl(t.e, FASTIPC_IOC_SERVE, &sv);
+	}
+	/* The calls in flight in the dead ring: answering them must be harmless. */
+	for (i = 0; i < 8; i++) {
+		struct fastipc_serve sv = { .flags = FASTIPC_SERVE_RECV | FASTIPC_SERVE_NONBLOCK };
+
+		if (xioctl(t.e3, FASTIPC_IOC_SERVE, &sv))
+			break;
+		sv.flags = FASTIPC_SERVE_REPLY;
+		sv.reply_token = sv.token;
+		sv.reply_addr = (uintptr_t)rw;
+		sv.reply_len = 8;
+		count_errno(sh->hist[C_U_ORPHAN], xioctl(t.e3, FASTIPC_IOC_SERVE, &sv));
+	}
+	if (t.unsure)
+		return 20;
+	add(&sh->teardown_msgs, t.sent);
+	if (got != t.sent || bad) {
+		add(&sh->lost, 1);
+		printf(PROG ": FAIL: %u one-way messages sent to an endpoint whose receives' ring closed under a sleeping submitter, %u received (%u from CQEs seen before the close, %u corrupt or twice)\n",
+		       t.sent, got, t.via_ring, bad);
+		return 21;
+	}
+	return t.spin >= 60 ? 22 : 0;
+}
+
+static void teardown_sleeper(uint64_t *s)
+{
+	uint64_t seed = rnd(s) | 1;
+	int status;
+	pid_t pid;
+
+	add(&sh->teardowns, 1);
+	pid = fork();
+	if (!pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		fail_fd = -1;	/* the forking thread's: not ours */
+		_exit(tdown_child(seed));
+	}
+	if (pid < 0 || !watch_pid(pid, 20000000000ull, "ring teardown child", &status))
+		return;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 20)
+		add(&sh->teardown_skipped, 1);
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == 22)
+		add(&sh->spins, 1);
+	else if (!WIFEXITED(status) || (WEXITSTATUS(status) && WEXITSTATUS(status) != 21)) {
+		add(&sh->uring_hangs, 1);
+		printf(PROG ": FAIL: ring teardown child %s %d\n",
+		       WIFSIGNALED(status) ? "died of signal" : "exited with",
+		       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	}
+}
+
+static void fuzz_uring(uint64_t *s)
+{
+	unsigned int r = rnd_below(s, 100);
+
+	if (r < 5)
+		ring_close(&rings[rnd_below(s, NRINGS)]);
+	else if (r < 11)
+		submit_thread_run(s);
+	else if (r < 17)
+		submit_proc_run(s);
+	else if (r < 23)
+		orphan_forward(s);
+	else if (r < 26)
+		teardown_sleeper(s);
+	else
+		ucmds(s, chance(s, 30));
+}
+
 static void fuzz_one(uint64_t *s, uint8_t *ro_page)
 {
 	union {
@@ -790,10 +1716,14 @@ static void fuzz_one(uint64_t *s, uint8_t *ro_page)
 		set_port(s, -1);
 		return;
 	}
-	static const uint8_t weights[C_NR] = { 2, 12, 6, 12, 12, 14, 12, 16, 8, 6 };
+	if (r < 33) {
+		fuzz_uring(s);
+		return;
+	}
+	static const uint8_t weights[C_RANDOM + 1] = { 2, 12, 6, 12, 12, 14, 12, 16, 8, 6 };
 	unsigned int w = rnd_below(s, 100);
 
-	for (c = 0; c < C_NR - 1 && w >= weights[c]; c++)
+	for (c = 0; c < C_RANDOM && w >= weights[c]; c++)
 		w -= weights[c];
 	fd = chance(s, 97) ? pick_port(s) : pick_fd(s);
 	if ((c == C_CALL || c == C_SEND) && chance(s, 60))
@@ -816,7 +1746,7 @@ static void fuzz_one(uint64_t *s, uint8_t *ro_page)
 	}
 	build(s, c, &arg);
 	if (chance(s, 50))
-		corrupt(s, c, arg.raw, cmd_sizes[c]);
+		corrupt(s, fields[c], arg.raw, cmd_sizes[c]);
 	ret = do_ioctl(c, fd, cmd_nums[c], &arg, cmd_sizes[c], s, ro_page);
 	count_errno(sh->hist[c], ret);
 	if (!ret && c == C_SERVE && (arg.sv.flags & FASTIPC_SERVE_RECV))
@@ -861,9 +1791,14 @@ static void *race_thread(void *arg)
 	pthread_barrier_wait(&start_barrier);
 	while (__atomic_load_n(&racing, __ATOMIC_RELAXED)) {
 		usleep(rnd_below(&s, 2000));
-		switch (rnd_below(&s, 4)) {
+		switch (rnd_below(&s, 5)) {
 		case 0:
 			set_port(&s, -1);
+			break;
+		case 4:
+			/* A ring goes with its calls and receives in flight. */
+			if (chance(&s, 20))
+				ring_close(&rings[rnd_below(&s, NRINGS)]);
 			break;
 		case 1: {
 			/* dup2 swaps the file under an fd number in use right now. */
@@ -884,7 +1819,7 @@ static void *race_thread(void *arg)
 			memset(vol, 0x5a, SMALL);
 			add(&sh->remaps, 1);
 			break;
-		default:
+		case 3:
 			mprotect(vol, SMALL, chance(&s, 50) ? PROT_NONE : PROT_READ);
 			break;
 		}
@@ -1027,6 +1962,8 @@ static int worker(void)
 		ports[i] = -1;
 	for (i = 0; i < NPAIRS; i++)
 		pair_ep[i] = pair_cl[i] = -1;
+	for (i = 0; i < NRINGS; i++)
+		pthread_mutex_init(&rings[i].lock, NULL);
 	rw = map(RW_LEN, PROT_READ | PROT_WRITE);
 	for (i = 0; i < RW_LEN; i++)
 		rw[i] = (uint8_t)(i * 7 + 3);
@@ -1064,6 +2001,8 @@ static int worker(void)
 	racing = 0;
 	pthread_join(t[NTHREADS], NULL);
 	pthread_join(t[NTHREADS + 1], NULL);
+	for (i = 0; i < NRINGS; i++)
+		ring_close(&rings[i]);
 	for (i = 0; i < NPORTS; i++)
 		if (ports[i] >= 0)
 			close(ports[i]);
@@ -1170,10 +2109,27 @@ int main(int argc, char **argv)
 	if (o.fail_alloc)
 		printf(PROG ": fault injection: %" PRIu64 " iterations, %" PRIu64 " slab and %" PRIu64 " page allocations failed\n",
 		       sh->fault_iters, sh->injected_slab, sh->injected_page);
+	printf(PROG ": io_uring: %" PRIu64 " SQEs, %" PRIu64 " CQEs seen, rings %" PRIu64 " opened %" PRIu64 " closed; %" PRIu64 " submitter threads and %" PRIu64 " processes exited with commands in flight; %" PRIu64 " calls of exited submitters (%" PRIu64 " tokens) forwarded/replied; %" PRIu64 " rings closed under a sleeping submitter (%" PRIu64 " skipped, %" PRIu64 " messages)\n",
+	       sh->sqes, sh->cqes, sh->rings_opened, sh->rings_closed, sh->sub_threads,
+	       sh->sub_procs, sh->orphans, sh->orphan_tokens, sh->teardowns, sh->teardown_skipped,
+	       sh->teardown_msgs);
+	{
+		pid_t kw;
+		unsigned int busy = iou_exit_busy(300, &kw);
+
+		if (busy >= 60) {
+			printf(PROG ": FAIL: iou_exit worker %d still runs %u%% of the time after the fuzzer exited\n",
+			       kw, busy);
+			add(&sh->spins, 1);
+		}
+	}
+	printf(PROG ": io_uring checks: hung %" PRIu64 ", lost messages %" PRIu64 ", spinning iou_exit %" PRIu64 "\n",
+	       sh->uring_hangs, sh->lost, sh->spins);
 	printf(PROG ": checks: hung %" PRIu64 ", ENOTTY violations %" PRIu64 ", sanity call %s, live objects %s\n",
 	       sh->child_hangs, sh->notty_violations, sh->sanity_ok ? "ok" : "FAILED",
 	       live > 0 ? "0" : live < 0 ? "unchecked" : "LEFT");
 	if (fail || sh->child_hangs || sh->notty_violations || !sh->sanity_ok || !live ||
+	    sh->uring_hangs || sh->lost || sh->spins ||
 	    sh->done < o.iterations) {
 		printf(PROG ": FAIL\n");
 		return 1;

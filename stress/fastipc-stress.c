@@ -11,6 +11,11 @@
  * Every server process has a multi-threaded endpoint for calls and one-way
  * messages, and a sink endpoint served by a single thread: the order of a
  * sender's messages is only observable when one thread receives them.
+ *
+ * io_uring keepers (--uring-procs) hold a ring through which short-lived
+ * children submit calls and exit while servers hold and forward them, and
+ * close rings under a thread of their own that sleeps in SERVE or CALL with
+ * receives and calls of that ring in flight (see uring_main()).
  */
 #include "common.h"
 
@@ -55,11 +60,13 @@ struct msg_hdr {
 	uint32_t hops;		/* forwards still to do */
 	uint32_t hop_count;	/* forwards done */
 	uint32_t sum;		/* of the bytes after the header */
+	uint32_t hold_ms;	/* the first server holds the call that long */
+	uint32_t pad;
 };
 
 struct opts {
 	unsigned int seconds, servers, srv_threads, clients, workers;
-	unsigned int timeout_ms, slack_ms, fault_ms;
+	unsigned int timeout_ms, slack_ms, fault_ms, uring_procs;
 	uint64_t seed;
 	bool no_faults;
 };
@@ -73,7 +80,9 @@ struct shared {
 	uint64_t sends_ok, sink_recv, ep_oneway_recv, srv_recv, forwards_ok, replies_ok;
 	uint64_t kill_client, kill_server, close_client, close_server;
 	uint64_t fd_lost_client, fd_lost_server, ep_recreated;
-	uint64_t mismatch, order, lost, hang, unexpected;
+	uint64_t mismatch, order, lost, hang, unexpected, spin;
+	uint64_t orphan_children, orphan_ok, orphan_cancelled, td_rings, td_sent, td_via_ring;
+	uint64_t td_unsure, orphan_err[NERRNO];
 	uint64_t call_err[NERRNO], send_err[NERRNO], serve_err[NERRNO], fwd_err[NERRNO];
 	uint64_t conn_err[NERRNO];
 	struct busy {
@@ -85,7 +94,7 @@ struct shared {
 
 static struct opts o = {
 	.seconds = 20, .servers = 3, .srv_threads = 3, .clients = 8, .workers = 2,
-	.timeout_ms = 1000, .slack_ms = 10000, .fault_ms = 100,
+	.timeout_ms = 1000, .slack_ms = 10000, .fault_ms = 100, .uring_procs = 1,
 };
 static struct shared *sh;
 static int null_fd;
@@ -383,6 +392,8 @@ static int handle_call(struct srv_thread *t, struct sep *e, const uint8_t *msg, 
 		*status = -(SRV_ERR + EBADMSG);
 		return 0;
 	}
+	if (h->hold_ms && !h->hop_count)
+		sleep_ms(h->hold_ms);
 	if (h->hops) {
 		struct msg_hdr *fh = (void *)t->req;
 
@@ -889,6 +900,16 @@ static uint8_t *map_anon(size_t len)
 	return p;
 }
 
+/* Seen alike by a keeper and the children it forks. */
+static uint8_t *map_shared(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		_exit(3);
+	return p;
+}
+
 /*
  * Close the ring with calls in flight: the module cancels them, but in its
  * own time, and until then a call waiting for a slot may still read its
@@ -1118,9 +1139,566 @@ static void client_main(unsigned int idx)
 	_exit(0);
 }
 
+/* ---- io_uring keepers: orphaned submitters and rings closed under sleepers ---- */
+
+/*
+ * A keeper process holds a ring and runs two threads:
+ *
+ * - The orphan thread forks short-lived children that submit asynchronous
+ *   calls through the keeper's ring, to a server, asking for 1 to 3 forwards
+ *   and for the first server to hold each call a few ms before it forwards.
+ *   The children exit (at once, a little later, or by SIGKILL) and are
+ *   reaped while the servers hold their calls; the servers FORWARD them and
+ *   the last one replies. Every CQE is checked to the byte: a reply exactly
+ *   as the server built it, its status word, big_cqe[1] zero, the room past
+ *   the reply untouched; or ECANCELED with an untouched room; or EPIPE when
+ *   a server died.
+ *
+ * - The teardown thread (C) submits receives on an endpoint of its own (E)
+ *   and calls to a server through a new ring, then sleeps in a blocking
+ *   SERVE or CALL on a second endpoint (E2). A helper thread (B) waits until
+ *   C sleeps, sends one-way messages to E, notes the receives' CQEs already
+ *   posted, closes the ring and wakes C. Every message sent must then be
+ *   received exactly once, from a CQE B saw or from E.
+ */
+#define U_CALLS		8
+#define U_ROOM		(REPLY_BUF / U_CALLS)
+#define U_REQ		(4096u + 512)
+#define TD_MSGS		12
+#define TD_SLOT		512u
+#define TD_NSLOTS	16
+#define TD_INFO		(TD_SLOT * TD_NSLOTS)
+
+struct ukeeper {
+	uint64_t seed;
+	unsigned int idx;
+	/* orphan thread */
+	struct io_uring ring;
+	bool ring_up;
+	int fd;
+	uint32_t buf_id;
+	uint8_t *buf, *areq, *want;
+	uint64_t sender, seq;
+};
+
+static struct ukeeper uk;
+
+static bool uring_setup(struct io_uring *ring, unsigned int entries)
+{
+	return !io_uring_queue_init(entries, ring, IORING_SETUP_SQE128 | IORING_SETUP_CQE32);
+}
+
+static void uprep_fd(struct io_uring *ring, int fd, uint32_t cmd_op, const void *arg, size_t len,
+		     uint64_t user_data)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	if (!sqe)
+		abort();
+	memset(sqe, 0, 2 * sizeof(*sqe));
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = fd;
+	sqe->cmd_op = cmd_op;
+	sqe->user_data = user_data;
+	memcpy(sqe->cmd, arg, len);
+}
+
+/* Connects the orphan thread's port to a random server's endpoint. */
+static int orphan_connect(struct ukeeper *u)
+{
+	char name[FASTIPC_NAME_MAX];
+	uint32_t id;
+	int fd, ret;
+
+	fd = port_open(u->buf, REPLY_BUF, &id);
+	if (fd < 0)
+		return fd;
+	ep_name(name, rnd_below(&u->seed, o.servers), false);
+	ret = connect_name(fd, name);
+	count_errno(sh->conn_err, ret);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	u->fd = fd;
+	u->buf_id = id;
+	u->sender = rnd(&u->seed) | 1;
+	return 0;
+}
+
+/* The reply the last server must have built for @seq, into u->want. */
+static void orphan_expect(struct ukeeper *u, uint64_t seq, uint32_t hops, uint32_t len)
+{
+	struct msg_hdr *rh = (void *)u->want;
+
+	memset(rh, 0, sizeof(*rh));
+	rh->magic = REPLY_MAGIC;
+	rh->len = len;
+	rh->sender = u->sender;
+	rh->seq = seq;
+	rh->reply_len = len;
+	rh->hop_count = hops;
+	fill(u->want + sizeof(*rh), len - sizeof(*rh), ~(u->sender ^ seq));
+	rh->sum = csum(u->want + sizeof(*rh), len - sizeof(*rh));
+}
+
+static bool untouched(const uint8_t *p, size_t len)
+{
+	while (len--)
+		if (*p++ != 0xee)
+			return false;
+	return true;
+}
+
+static void orphan_round(struct ukeeper *u)
+{
+	struct acall calls[U_CALLS] = { 0 };
+	unsigned int n = 1 + rnd_below(&u->seed, U_CALLS), i, left = n, mode, hold;
+	uint64_t deadline, cs = rnd(&u->seed) | 1;
+	bool cancel_all = false, alive = true;
+	int status, pfd[2];
+	pid_t pid;
+	char x;
+
+	if (!u->ring_up) {
+		if (!uring_setup(&u->ring, 2 * U_CALLS))
+			return;
+		u->ring_up = true;
+	}
+	if (u->fd < 0 && orphan_connect(u)) {
+		sleep_ms(5);
+		return;
+	}
+	/* Long enough for the child to be reaped, and an RCU grace period to pass. */
+	hold = 5 + rnd_below(&u->seed, 60);
+	for (i = 0; i < n; i++) {
+		struct acall *a = &calls[i];
+		struct msg_hdr *h = (void *)(u->areq + i * U_REQ);
+		uint32_t len = sizeof(*h) + rnd_below(&u->seed, U_REQ - sizeof(*h) + 1);
+
+		a->seq = ++u->seq;
+		a->hops = 1 + rnd_below(&u->seed, 3);
+		a->reply_len = sizeof(*h) + rnd_below(&u->seed, U_ROOM - 64 - sizeof(*h));
+		memset(h, 0, sizeof(*h));
+		h->magic = REQ_MAGIC;
+		h->len = len;
+		h->sender = u->sender;
+		h->seq = a->seq;
+		h->hops = a->hops;
+		h->reply_len = a->reply_len;
+		h->hold_ms = hold;
+		fill((uint8_t *)h + sizeof(*h), len - sizeof(*h), u->sender ^ a->seq);
+		h->sum = csum((uint8_t *)h + sizeof(*h), len - sizeof(*h));
+		memset(u->buf + i * U_ROOM, 0xee, U_ROOM);
+	}
+	mode = rnd_below(&u->seed, 3);
+	if (pipe2(pfd, O_CLOEXEC))
+		return;
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return;
+	}
+	if (!pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (i = 0; i < n; i++) {
+			struct fastipc_uring_call c = {
+				.opcode = OP_CALL, .req_addr = (uintptr_t)(u->areq + i * U_REQ),
+				.req_len = ((struct msg_hdr *)(u->areq + i * U_REQ))->len,
+				.reply_buf = u->buf_id, .reply_offset = i * U_ROOM, .reply_cap = U_ROOM,
+				.tag = i + 1,
+			};
+
+			uprep_fd(&u->ring, u->fd, FASTIPC_URING_CALL, &c, sizeof(c), i);
+		}
+		io_uring_submit(&u->ring);
+		if (write(pfd[1], "x", 1) != 1)
+			_exit(1);
+		if (mode == 1)
+			sleep_ms(rnd_below(&cs, hold));
+		while (mode == 2)
+			pause();
+		_exit(0);
+	}
+	/* Killed only once its calls are in: they all must post CQEs. */
+	close(pfd[1]);
+	if (read(pfd[0], &x, 1) != 1)
+		report(unexpected, "an io_uring submitter child died before submitting");
+	close(pfd[0]);
+	if (mode == 2) {
+		sleep_ms(rnd_below(&u->seed, hold));
+		kill(pid, SIGKILL);
+	}
+	deadline = now_ns() + (uint64_t)(o.timeout_ms + o.slack_ms) * 1000000;
+	while (waitpid(pid, &status, WNOHANG) != pid) {
+		if (now_ns() > deadline) {
+			report(hang, "an io_uring submitter child %d did not exit", pid);
+			dump_task(PROG, pid, pid);
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			break;
+		}
+		sleep_ms(1);
+	}
+	add(&sh->orphan_children, 1);
+	/* The child's submissions are in the ring: its tail is ours again. */
+	u->ring.sq.sqe_head = u->ring.sq.sqe_tail = *u->ring.sq.ktail;
+	deadline = now_ns() + (uint64_t)(o.timeout_ms + hold) * 1000000;
+	while (left) {
+		struct __kernel_timespec ts = { .tv_nsec = 10 * 1000000 };
+		struct io_uring_cqe *cqe;
+		int ret = io_uring_wait_cqe_timeout(&u->ring, &cqe, &ts), res;
+		struct acall *a;
+		const uint8_t *room;
+
+		if (ret == -ETIME || ret == -EINTR) {
+			if (now_ns() < deadline)
+				continue;
+			if (cancel_all) {
+				report(hang, "%u io_uring calls of %u of an exited submitter never completed",
+				       left, n);
+				break;
+			}
+			/* Whoever holds the ring may cancel the calls of a dead submitter. */
+			cancel_all = true;
+			{
+				struct fastipc_uring_cancel c = { .flags = FASTIPC_CANCEL_ALL };
+
+				uprep_fd(&u->ring, u->fd, FASTIPC_URING_CANCEL, &c, sizeof(c), UINT64_MAX);
+				io_uring_submit(&u->ring);
+			}
+			deadline = now_ns() + (uint64_t)o.slack_ms * 1000000;
+			continue;
+		}
+		if (ret) {
+			report(unexpected, "io_uring_wait_cqe: %s", strerror(-ret));
+			break;
+		}
+		if (cqe->user_data >= n || calls[cqe->user_data].done) {
+			io_uring_cqe_seen(&u->ring, cqe);
+			continue;
+		}
+		a = &calls[cqe->user_data];
+		a->done = true;
+		left--;
+		res = cqe->res;
+		room = u->buf + cqe->user_data * U_ROOM;
+		count_errno(sh->orphan_err, res < 0 ? res : 0);
+		if (cqe->big_cqe[1])
+			report(mismatch, "orphan call seq %" PRIu64 ": big_cqe[1] %#llx", a->seq,
+			       (unsigned long long)cqe->big_cqe[1]);
+		if (res == -ECANCELED) {
+			if (cqe->big_cqe[0] || !untouched(room, U_ROOM))
+				report(mismatch, "orphan call seq %" PRIu64 " cancelled, but status %lld or its room written",
+				       a->seq, (long long)cqe->big_cqe[0]);
+			add(&sh->orphan_cancelled, 1);
+		} else if (res == -EPIPE || res == -ENOTCONN) {
+			alive = false;
+		} else if (res < 0) {
+			report(unexpected, "orphan call seq %" PRIu64 ": %s", a->seq, strerror(-res));
+		} else if ((int32_t)cqe->big_cqe[0] < 0) {
+			/* The server could not forward (target gone): no bytes. */
+			add(&sh->srv_status, 1);
+			if (res)
+				report(mismatch, "orphan call seq %" PRIu64 ": status %d with %d bytes",
+				       a->seq, (int32_t)cqe->big_cqe[0], res);
+		} else {
+			orphan_expect(u, a->seq, a->hops, a->reply_len);
+			if ((int32_t)cqe->big_cqe[0] != (int32_t)(a->seq & 0x3fffffff) ||
+			    (uint32_t)res != a->reply_len || memcmp(room, u->want, res) ||
+			    !untouched(room + res, 64))
+				report(mismatch, "orphan call seq %" PRIu64 " (hops %u): status %lld, %d of %u bytes, %s",
+				       a->seq, a->hops, (long long)cqe->big_cqe[0], res, a->reply_len,
+				       memcmp(room, u->want, (size_t)res < a->reply_len ? (size_t)res : a->reply_len) ?
+				       "bytes differ" : "room past the reply written");
+			else
+				add(&sh->orphan_ok, 1);
+		}
+		io_uring_cqe_seen(&u->ring, cqe);
+	}
+	if (left || !alive) {
+		/* Something may still land there: fresh ring, port and buffers. */
+		io_uring_queue_exit(&u->ring);
+		u->ring_up = false;
+		worker_close(&u->fd);
+		munmap(u->buf, REPLY_BUF);
+		u->buf = map_shared(REPLY_BUF);
+	}
+}
+
+static void *orphan_thread(void *arg)
+{
+	struct ukeeper *u = arg;
+
+	while (!__atomic_load_n(&sh->stop, __ATOMIC_RELAXED))
+		orphan_round(u);
+	return NULL;
+}
+
+struct td {
+	uint64_t seed;
+	struct io_uring ring;
+	int e, ce, e2, ce2;
+	uint8_t *ebase;
+	pid_t ctid;
+	bool c_calls, unsure;
+	unsigned int sent, via_ring;
+	uint64_t sender, ring_tokens[TD_MSGS + 4];
+	uint8_t got[TD_MSGS];
+};
+
+static bool td_in_ioctl(pid_t tid)
+{
+	char path[64], buf[32] = "";
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 3 && !strncmp(buf, "16 ", 3);	/* x86-64 ioctl */
+}
+
+/* A one-way message received at E: which one, checked. */
+static void td_got(struct td *t, const uint8_t *msg, uint32_t len)
+{
+	const struct msg_hdr *h = (const void *)msg;
+
+	if (len < sizeof(*h) || h->magic != SEND_MAGIC || h->len != len || h->sender != t->sender ||
+	    !h->seq || h->seq > TD_MSGS || h->sum != csum(msg + sizeof(*h), len - sizeof(*h))) {
+		report(mismatch, "teardown: corrupt one-way message of %u bytes", len);
+		return;
+	}
+	if (t->got[h->seq - 1]++)
+		report(mismatch, "teardown: message %" PRIu64 " received twice", h->seq);
+}
+
+static void *td_closer(void *arg)
+{
+	struct td *t = arg;
+	struct io_uring_cqe *cqe;
+	unsigned int i, m = 1 + rnd_below(&t->seed, TD_MSGS), busy;
+	uint8_t msg[256];
+	pid_t kw;
+
+	for (i = 0; i < 2000 && !td_in_ioctl(t->ctid); i++)
+		usleep(500);
+	t->unsure = i == 2000;
+	for (i = 0; i < m; i++) {
+		struct msg_hdr *h = (void *)msg;
+		uint32_t len = sizeof(*h) + rnd_below(&t->seed, sizeof(msg) - sizeof(*h));
+		struct fastipc_send s = { .opcode = OP_SEND_EP, .addr = (uintptr_t)msg, .len = len };
+
+		memset(h, 0, sizeof(*h));
+		h->magic = SEND_MAGIC;
+		h->len = len;
+		h->sender = t->sender;
+		h->seq = t->sent + 1;
+		fill(msg + sizeof(*h), len - sizeof(*h), t->sender ^ h->seq);
+		h->sum = csum(msg + sizeof(*h), len - sizeof(*h));
+		if (!xioctl(t->ce, FASTIPC_IOC_SEND, &s))
+			t->sent++;
+	}
+	sleep_ms(rnd_below(&t->seed, 3));
+	/* C cannot post completions while it sleeps: what is here, B saw. */
+	while (!io_uring_peek_cqe(&t->ring, &cqe)) {
+		if (cqe->user_data >= 1000 && cqe->user_data < 2000 && cqe->res >= 0 &&
+		    t->via_ring < TD_MSGS + 4) {
+			const struct fastipc_msg_info *mi =
+				(const void *)(t->ebase + TD_INFO + 64 * (cqe->user_data - 1000));
+
+			t->ring_tokens[t->via_ring++] = cqe->big_cqe[0];
+			if (mi->token != cqe->big_cqe[0] || mi->len != (uint32_t)cqe->res)
+				report(mismatch, "teardown: receive's record says token %llx len %u, CQE %llx %d",
+				       (unsigned long long)mi->token, mi->len,
+				       (unsigned long long)cqe->big_cqe[0], cqe->res);
+			else
+				td_got(t, t->ebase + mi->offset, mi->len);
+		}
+		io_uring_cqe_seen(&t->ring, cqe);
+	}
+	io_uring_queue_exit(&t->ring);
+	add(&sh->td_rings, 1);
+	/* Its teardown waits for C's completions; it must not burn a CPU meanwhile. */
+	busy = iou_exit_busy(150, &kw);
+	if (busy >= 60)
+		report(spin, "iou_exit worker %d ran %u%% of 150 ms after a ring closed under a sleeping submitter",
+		       kw, busy);
+	if (t->c_calls) {
+		struct fastipc_serve s = { .flags = FASTIPC_SERVE_RECV };
+
+		if (!xioctl(t->e2, FASTIPC_IOC_SERVE, &s)) {
+			s.flags = FASTIPC_SERVE_REPLY;
+			s.reply_token = s.token;
+			xioctl(t->e2, FASTIPC_IOC_SERVE, &s);
+		}
+	} else {
+		struct fastipc_send s = { .opcode = OP_SEND_EP, .addr = (uintptr_t)msg, .len = 8 };
+
+		xioctl(t->ce2, FASTIPC_IOC_SEND, &s);
+	}
+	return NULL;
+}
+
+/* An anonymous endpoint on @mem and a client of it, both with @mem registered. */
+static int td_pair(uint8_t *mem, size_t len, uint32_t nslots, int *client)
+{
+	struct fastipc_ep_create c = { .slot_size = TD_SLOT, .nslots = nslots };
+	struct fastipc_connect k = { .flags = FASTIPC_CONNECT_FD };
+	uint32_t id;
+	int ep = port_open(mem, len, &id), cl;
+
+	if (ep < 0)
+		return ep;
+	c.pool_buf = id;
+	if (xioctl(ep, FASTIPC_IOC_EP_CREATE, &c)) {
+		close(ep);
+		return -1;
+	}
+	cl = port_open(mem + len / 2, len / 2, &id);
+	k.ep_fd = ep;
+	if (cl < 0 || xioctl(cl, FASTIPC_IOC_CONNECT, &k)) {
+		if (cl >= 0)
+			close(cl);
+		close(ep);
+		return -1;
+	}
+	*client = cl;
+	return ep;
+}
+
+static void td_round(uint8_t *mem, uint8_t *mem2, uint64_t *seed)
+{
+	struct td t = { .seed = rnd(seed) | 1, .e = -1, .ce = -1, .e2 = -1, .ce2 = -1 };
+	unsigned int k = 1 + rnd_below(seed, 4), nc = rnd_below(seed, 3), i, got = 0;
+	int cfd = -1, ret;
+	uint32_t cid = 0;
+	pthread_t b;
+
+	t.ebase = mem;
+	t.sender = rnd(seed) | 1;
+	t.ctid = gettid();
+	t.c_calls = chance(seed, 50);
+	t.e = td_pair(mem, 256 << 10, TD_NSLOTS, &t.ce);
+	t.e2 = td_pair(mem2, 64 << 10, 2, &t.ce2);
+	if (t.e < 0 || t.e2 < 0 || !uring_setup(&t.ring, 16))
+		goto out;
+	for (i = 0; i < k; i++) {
+		struct fastipc_uring_recv r = { .msg_offset = TD_INFO + 64 * i, .tag = 1 };
+
+		uprep_fd(&t.ring, t.e, FASTIPC_URING_RECV, &r, sizeof(r), 1000 + i);
+	}
+	/* Calls to a server, held there a while, in flight too. */
+	if (nc) {
+		char name[FASTIPC_NAME_MAX];
+
+		cfd = port_open(mem + (128 << 10), 64 << 10, &cid);
+		ep_name(name, rnd_below(seed, o.servers), false);
+		if (cfd >= 0 && connect_name(cfd, name))
+			worker_close(&cfd);
+	}
+	for (i = 0; cfd >= 0 && i < nc; i++) {
+		struct msg_hdr *h = (void *)(mem2 + (48 << 10) + i * 1024);
+		struct fastipc_uring_call c = {
+			.opcode = OP_CALL, .req_addr = (uintptr_t)h, .req_len = 512,
+			.reply_buf = cid, .reply_offset = i * 4096, .reply_cap = 4096, .tag = 2,
+		};
+
+		memset(h, 0, sizeof(*h));
+		h->magic = REQ_MAGIC;
+		h->len = 512;
+		h->sender = t.sender;
+		h->seq = i + 1;
+		h->reply_len = 256;
+		h->hold_ms = rnd_below(seed, 50);
+		fill((uint8_t *)h + sizeof(*h), 512 - sizeof(*h), 7);
+		h->sum = csum((uint8_t *)h + sizeof(*h), 512 - sizeof(*h));
+		uprep_fd(&t.ring, cfd, FASTIPC_URING_CALL, &c, sizeof(c), 2000 + i);
+	}
+	io_uring_submit(&t.ring);
+	if (pthread_create(&b, NULL, td_closer, &t)) {
+		io_uring_queue_exit(&t.ring);
+		goto out;
+	}
+	if (t.c_calls) {
+		struct fastipc_call c = { .reply_cap = 4096, .req_addr = (uintptr_t)mem2, .req_len = 8 };
+
+		ret = xioctl(t.ce2, FASTIPC_IOC_CALL, &c);
+	} else {
+		struct fastipc_serve s = { .flags = FASTIPC_SERVE_RECV };
+
+		ret = xioctl(t.e2, FASTIPC_IOC_SERVE, &s);
+	}
+	if (ret)
+		report(unexpected, "teardown: blocking %s: %s", t.c_calls ? "CALL" : "SERVE",
+		       strerror(-ret));
+	pthread_join(b, NULL);
+	/* Release what B saw; the rest must still be at E. */
+	for (i = 0; i < t.via_ring; i++) {
+		struct fastipc_serve s = { .flags = FASTIPC_SERVE_REPLY, .reply_token = t.ring_tokens[i] };
+
+		ret = xioctl(t.e, FASTIPC_IOC_SERVE, &s);
+		if (ret)
+			report(unexpected, "teardown: releasing a message a CQE gave: %s", strerror(-ret));
+	}
+	for (;;) {
+		struct fastipc_serve s = { .flags = FASTIPC_SERVE_RECV | FASTIPC_SERVE_NONBLOCK };
+
+		ret = xioctl(t.e, FASTIPC_IOC_SERVE, &s);
+		if (ret)
+			break;
+		td_got(&t, mem + s.offset, s.len);
+		s.flags = FASTIPC_SERVE_REPLY;
+		s.reply_token = s.token;
+		xioctl(t.e, FASTIPC_IOC_SERVE, &s);
+	}
+	if (ret != -EAGAIN)
+		report(unexpected, "teardown: draining E: %s", strerror(-ret));
+	for (i = 0; i < t.sent; i++)
+		got += !!t.got[i];
+	add(&sh->td_sent, t.sent);
+	add(&sh->td_via_ring, t.via_ring);
+	if (t.unsure)
+		add(&sh->td_unsure, 1);
+	else if (got != t.sent)
+		report(lost, "teardown: %u of %u one-way messages never received after their receives' ring closed under a %s (%u from CQEs seen before)",
+		       t.sent - got, t.sent, t.c_calls ? "CALL" : "SERVE", t.via_ring);
+out:
+	worker_close(&cfd);
+	worker_close(&t.e);
+	worker_close(&t.ce);
+	worker_close(&t.e2);
+	worker_close(&t.ce2);
+}
+
+static void uring_main(unsigned int idx)
+{
+	uint8_t *mem = map_anon(256 << 10), *mem2 = map_anon(64 << 10);
+	uint64_t seed = thread_seed();
+	pthread_t t;
+
+	set_handler(SIGUSR1, noop);
+	uk.idx = idx;
+	uk.seed = thread_seed() ^ 0x1234;
+	uk.fd = -1;
+	uk.buf = map_shared(REPLY_BUF);
+	uk.areq = map_shared(U_CALLS * U_REQ);
+	uk.want = map_anon(U_ROOM);
+	if (pthread_create(&t, NULL, orphan_thread, &uk))
+		_exit(3);
+	while (!__atomic_load_n(&sh->stop, __ATOMIC_RELAXED))
+		td_round(mem, mem2, &seed);
+	pthread_join(t, NULL);
+	_exit(0);
+}
+
 /* ---- the parent: start, fault, watch, stop ---- */
 
-enum { KIND_SERVER, KIND_CLIENT };
+enum { KIND_SERVER, KIND_CLIENT, KIND_URING };
 
 struct child {
 	pid_t pid;
@@ -1144,6 +1722,8 @@ static pid_t spawn(int kind, unsigned int idx)
 			_exit(0);
 		if (kind == KIND_SERVER)
 			server_main(idx);
+		if (kind == KIND_URING)
+			uring_main(idx);
 		client_main(idx);
 	}
 	return pid;
@@ -1162,20 +1742,21 @@ static void reap(bool restart)
 		for (i = 0; i < o.servers; i++)
 			if (servers[i].pid == pid)
 				c = &servers[i];
-		for (i = 0; !c && i < o.clients; i++)
+		for (i = 0; !c && i < o.clients + o.uring_procs; i++)
 			if (clients[i].pid == pid)
-				c = &clients[i], kind = KIND_CLIENT;
+				c = &clients[i], kind = i < o.clients ? KIND_CLIENT : KIND_URING;
 		if (!c)
 			continue;
 		if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && c->killed) &&
 		    !(WIFEXITED(status) && !WEXITSTATUS(status)))
-			report(unexpected, "%s pid %d %s %d", kind == KIND_SERVER ? "server" : "client",
+			report(unexpected, "%s pid %d %s %d", kind == KIND_SERVER ? "server" :
+			       kind == KIND_CLIENT ? "client" : "io_uring keeper",
 			       pid, WIFSIGNALED(status) ? "died of signal" : "exited with",
 			       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 		c->pid = 0;
 		c->killed = false;
 		/* A killed client's operations in hand died with it. */
-		for (i = 0; kind == KIND_CLIENT && i < MAX_WORKERS; i++)
+		for (i = 0; kind != KIND_SERVER && i < MAX_WORKERS; i++)
 			__atomic_store_n(&sh->busy[(c - clients) * MAX_WORKERS + i].start_ns, 0,
 					 __ATOMIC_RELEASE);
 		if (restart)
@@ -1241,7 +1822,7 @@ static bool wait_all(uint64_t deadline)
 		left = 0;
 		for (i = 0; i < o.servers; i++)
 			left += servers[i].pid != 0;
-		for (i = 0; i < o.clients; i++)
+		for (i = 0; i < o.clients + o.uring_procs; i++)
 			left += clients[i].pid != 0;
 		if (!left)
 			return true;
@@ -1250,7 +1831,7 @@ static bool wait_all(uint64_t deadline)
 		watch_busy();
 		sleep_ms(20);
 	}
-	for (i = 0; i < o.clients; i++)
+	for (i = 0; i < o.clients + o.uring_procs; i++)
 		if (clients[i].pid)
 			printf(PROG ": client pid %d did not exit\n", clients[i].pid);
 	for (i = 0; i < o.servers; i++)
@@ -1264,7 +1845,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: " PROG " [--seconds N] [--servers N] [--server-threads N] [--clients N]\n"
 		"       [--client-threads N] [--timeout-ms N] [--slack-ms N] [--fault-ms N]\n"
-		"       [--seed N] [--no-faults]\n");
+		"       [--seed N] [--no-faults] [--uring-procs N]\n");
 	exit(2);
 }
 
@@ -1275,7 +1856,8 @@ static void parse(int argc, char **argv)
 		{ "server-threads", 1, NULL, 'T' }, { "clients", 1, NULL, 'c' },
 		{ "client-threads", 1, NULL, 'w' }, { "timeout-ms", 1, NULL, 't' },
 		{ "slack-ms", 1, NULL, 'k' }, { "fault-ms", 1, NULL, 'f' },
-		{ "seed", 1, NULL, 'r' }, { "no-faults", 0, NULL, 'n' }, { }
+		{ "seed", 1, NULL, 'r' }, { "no-faults", 0, NULL, 'n' },
+		{ "uring-procs", 1, NULL, 'u' }, { }
 	};
 	int c;
 
@@ -1291,12 +1873,13 @@ static void parse(int argc, char **argv)
 		case 'f': o.fault_ms = atoi(optarg); break;
 		case 'r': o.seed = strtoull(optarg, NULL, 0); break;
 		case 'n': o.no_faults = true; break;
+		case 'u': o.uring_procs = atoi(optarg); break;
 		default: usage();
 		}
 	}
 	if (optind != argc || !o.seconds || !o.servers || o.servers > MAX_SERVERS ||
 	    !o.srv_threads || o.srv_threads > MAX_SRV_THREADS || !o.clients ||
-	    o.clients > MAX_CLIENTS || !o.workers || o.workers > MAX_WORKERS ||
+	    o.clients + o.uring_procs > MAX_CLIENTS || !o.workers || o.workers > MAX_WORKERS ||
 	    !o.timeout_ms || !o.fault_ms)
 		usage();
 }
@@ -1347,6 +1930,8 @@ int main(int argc, char **argv)
 	sleep_ms(200);
 	for (i = 0; i < o.clients; i++)
 		clients[i].pid = spawn(KIND_CLIENT, i);
+	for (; i < o.clients + o.uring_procs; i++)
+		clients[i].pid = spawn(KIND_URING, i);
 
 	end = now_ns() + (uint64_t)o.seconds * 1000000000;
 	next_fault = now_ns() + (uint64_t)o.fault_ms * 1000000;
@@ -1371,12 +1956,12 @@ int main(int argc, char **argv)
 			reap(false);
 			watch_busy();
 			clients_done = true;
-			for (i = 0; i < o.clients; i++)
+			for (i = 0; i < o.clients + o.uring_procs; i++)
 				if (clients[i].pid)
 					clients_done = false;
 			sleep_ms(20);
 		}
-		for (i = 0; i < o.clients; i++)
+		for (i = 0; i < o.clients + o.uring_procs; i++)
 			if (clients[i].pid) {
 				report(hang, "client pid %d did not stop in time", clients[i].pid);
 				dump_task(PROG, clients[i].pid, clients[i].pid);
@@ -1402,6 +1987,9 @@ int main(int argc, char **argv)
 	       sh->async_ok, sh->async_cancelled, sh->async_abandoned);
 	printf(PROG ": sends: %" PRIu64 " ok, %" PRIu64 " received in order at sinks, %" PRIu64 " at endpoints; forwards: %" PRIu64 "; replies: %" PRIu64 "\n",
 	       sh->sends_ok, sh->sink_recv, sh->ep_oneway_recv, sh->forwards_ok, sh->replies_ok);
+	printf(PROG ": io_uring keepers: %" PRIu64 " submitter children exited and reaped with calls in flight, their calls: %" PRIu64 " replied and checked to the byte, %" PRIu64 " cancelled; %" PRIu64 " rings closed under a sleeping submitter, %" PRIu64 " one-way messages through them (%" PRIu64 " via CQEs, %" PRIu64 " rounds unchecked)\n",
+	       sh->orphan_children, sh->orphan_ok, sh->orphan_cancelled, sh->td_rings, sh->td_sent,
+	       sh->td_via_ring, sh->td_unsure);
 	printf(PROG ": expected errors seen: ELOOP %" PRIu64 ", EMSGSIZE %" PRIu64 "\n",
 	       sh->eloop_ok, sh->emsgsize_ok);
 	printf(PROG ": faults: %" PRIu64 " (SIGKILL client %" PRIu64 ", SIGKILL server %" PRIu64 ", fd lost client %" PRIu64 ", fd lost server %" PRIu64 "); fds lost mid-use seen %" PRIu64 "/%" PRIu64 ", endpoints re-created %" PRIu64 "\n",
@@ -1413,10 +2001,11 @@ int main(int argc, char **argv)
 	print_hist(stdout, "SERVE", sh->serve_err);
 	print_hist(stdout, "FORWARD", sh->fwd_err);
 	print_hist(stdout, "CONNECT", sh->conn_err);
-	printf(PROG ": checks: mismatched %" PRIu64 ", out of order %" PRIu64 ", lost %" PRIu64 ", hung %" PRIu64 ", unexpected %" PRIu64 ", live objects %s\n",
-	       sh->mismatch, sh->order, sh->lost, sh->hang, sh->unexpected,
+	print_hist(stdout, "U_ORPHAN", sh->orphan_err);
+	printf(PROG ": checks: mismatched %" PRIu64 ", out of order %" PRIu64 ", lost %" PRIu64 ", hung %" PRIu64 ", unexpected %" PRIu64 ", iou_exit spinning %" PRIu64 ", live objects %s\n",
+	       sh->mismatch, sh->order, sh->lost, sh->hang, sh->unexpected, sh->spin,
 	       live > 0 ? "0" : live < 0 ? "unchecked" : "LEFT");
-	if (sh->mismatch || sh->order || sh->lost || sh->hang || sh->unexpected || !live ||
+	if (sh->mismatch || sh->order || sh->lost || sh->hang || sh->unexpected || sh->spin || !live ||
 	    fail || !sh->calls_ok) {
 		printf(PROG ": FAIL\n");
 		return 1;
