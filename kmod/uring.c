@@ -278,13 +278,21 @@ static int fastipc_uring_recv_deliver(struct fastipc_waiter *w, bool sync)
 	return -1;
 }
 
-/* Complete a call that was never sent. */
+/*
+ * Complete a call that was never sent. It may have taken the wake-up of a
+ * slot it will not use (slot_wq wakes one io_uring call at a time): the
+ * next waiter gets it.
+ */
 static void fastipc_uring_call_fail(struct fastipc_uring_op *op, int error)
 	__must_hold(&op->call.ep->lock)
 {
+	struct fastipc_endpoint *ep = op->call.ep;
+
 	op->call.error = error;
 	op->call.state = FASTIPC_CALLER_DONE;
 	fastipc_uring_complete(op, error, 0);
+	if (ep->nfree && wq_has_sleeper(&ep->slot_wq))
+		wake_up(&ep->slot_wq);
 }
 
 static void fastipc_uring_call_retry_tw(struct io_uring_cmd *cmd, unsigned int issue_flags);
