@@ -270,8 +270,9 @@ static struct fastipc_sync_call *fastipc_sync_call_new(struct fastipc_port *port
 	sc->call.done = fastipc_sync_call_done;
 	init_waitqueue_head(&sc->wq);
 	sc->deadline = KTIME_MAX;
-	if (arg->timeout_ns)
-		sc->deadline = ktime_add_safe(ktime_get(), ns_to_ktime(arg->timeout_ns));
+	/* A timeout beyond what ktime holds is no timeout. */
+	if (arg->timeout_ns && arg->timeout_ns <= KTIME_MAX)
+		sc->deadline = ktime_add_safe(ktime_get(), arg->timeout_ns);
 	sc->arg = *arg;
 	sc->thread = NULL;
 	return sc;
@@ -401,11 +402,11 @@ static bool fastipc_interrupt_restarts(void)
 
 /*
  * The wait for the answer ended with @ret (0, -ETIME or -ERESTARTSYS):
- * the call's result, or -ERESTARTNOINTR to park it until the restart. A
- * reply being copied when a signal that would cancel the call comes wins
- * over it, so the call restarts to collect it; the timeout does not wait
- * for the copy (the bytes may still reach the room, the server learns
- * ECANCELED).
+ * the call's result, -ERESTARTNOINTR to park it until the restart, or
+ * -EINPROGRESS to wait for a reply being copied. A reply already being
+ * copied wins over the timeout and over a signal that would cancel the
+ * call, so that no late bytes land in a room the caller has moved on from;
+ * only a fatal signal does not wait for it.
  */
 static int fastipc_sync_call_settle(struct fastipc_sync_call *sc, int ret, bool restarts)
 	__must_hold(&sc->call.ep->lock)
@@ -417,7 +418,8 @@ static int fastipc_sync_call_settle(struct fastipc_sync_call *sc, int ret, bool 
 	if (WARN_ON_ONCE(call->state != FASTIPC_CALLER_PENDING || !ret))
 		return -EINVAL;
 	if (ret == -ETIME) {
-		fastipc_caller_detach(call, true);
+		if (!fastipc_caller_detach(call, false))
+			return -EINPROGRESS;
 		return -ETIMEDOUT;
 	}
 	if (fatal_signal_pending(current)) {
@@ -438,7 +440,7 @@ static int fastipc_sync_call_run(struct fastipc_sync_call *sc)
 	struct fastipc_slot *slot;
 	u64 wait_start, spin_end;
 	bool restarts, fresh;
-	int ret;
+	int ret, why;
 
 	/* Only this thread moves its call out of NEW. */
 	fresh = call->state == FASTIPC_CALLER_NEW;
@@ -465,11 +467,19 @@ static int fastipc_sync_call_run(struct fastipc_sync_call *sc)
 			       &spin_end))
 		while (!fastipc_caller_done(call) && fastipc_spin_more(spin_end))
 			;
-	ret = fastipc_wait_event(sc->wq, fastipc_caller_done(call), sc->deadline);
-	restarts = ret == -ERESTARTSYS && fastipc_interrupt_restarts();
-	ep = fastipc_caller_lock(call);
-	ret = fastipc_sync_call_settle(sc, ret, restarts);
-	spin_unlock(&ep->lock);
+	why = fastipc_wait_event(sc->wq, fastipc_caller_done(call), sc->deadline);
+	for (;;) {
+		restarts = why == -ERESTARTSYS && fastipc_interrupt_restarts();
+		ep = fastipc_caller_lock(call);
+		slot = call->slot;
+		ret = fastipc_sync_call_settle(sc, why, restarts);
+		spin_unlock(&ep->lock);
+		if (ret != -EINPROGRESS)
+			break;
+		/* Timed out during the reply's copy: see how the copy ends. */
+		why = wait_var_event_interruptible(slot, READ_ONCE(slot->state) !=
+						   FASTIPC_SLOT_REPLYING) ?: -ETIME;
+	}
 	if (!ret && fresh)
 		fastipc_spin_learn(&call->route[0]->reply_spin, wait_start);
 	return ret;
@@ -589,8 +599,9 @@ static int fastipc_reply_copy(struct fastipc_endpoint *ep, u64 token, s32 status
 	/*
 	 * Copy outside the lock, into the caller's buffer, which our own
 	 * reference keeps mapped even if the caller is cancelled meanwhile: a
-	 * forced cancellation (a killed caller, a dying ring) does not wait for
-	 * the copy, any other waits for it to end.
+	 * forced cancellation (a killed caller, a dying ring, a parked call
+	 * nobody restarts) does not wait for the copy, any other waits for it
+	 * to end.
 	 */
 	slot->state = FASTIPC_SLOT_REPLYING;
 	buf = call->reply_buf;
@@ -617,6 +628,8 @@ static int fastipc_reply_copy(struct fastipc_endpoint *ep, u64 token, s32 status
 		ret = 0;
 	}
 	spin_unlock(&ep->lock);
+	/* A caller whose timeout came during the copy waits for its end. */
+	wake_up_var(slot);
 	fastipc_buf_put(buf);
 	return ret;
 

@@ -392,6 +392,9 @@ static inline ktime_t fastipc_time_left(ktime_t deadline)
 struct fastipc_slot *fastipc_slot_fill(struct fastipc_endpoint *ep, struct fastipc_user *user,
 				       unsigned int flags, ktime_t deadline,
 				       const void __user *src, u32 len);
+struct fastipc_slot *fastipc_slot_take(struct fastipc_endpoint *ep, struct fastipc_user *user);
+int fastipc_slot_copy(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
+		      const void __user *src, u32 len, bool nofault);
 int fastipc_slot_publish(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
 			 struct fastipc_caller *call, u32 opcode, u32 len,
 			 struct pid *pid, kuid_t uid, kgid_t gid);

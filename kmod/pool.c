@@ -89,6 +89,41 @@ static int fastipc_charge_oneway(struct fastipc_user *user, bool wait)
 }
 
 /*
+ * Take a free slot of @ep for a message of @user (one-way, charged to
+ * @user already) or a call: FILLING, owned by the caller until published.
+ */
+struct fastipc_slot *fastipc_slot_take(struct fastipc_endpoint *ep, struct fastipc_user *user)
+	__must_hold(&ep->lock)
+{
+	struct fastipc_slot *slot;
+
+	lockdep_assert_held(&ep->lock);
+	slot = list_first_entry(&ep->free_slots, struct fastipc_slot, node);
+	list_del(&slot->node);
+	ep->nfree--;
+	slot->state = FASTIPC_SLOT_FILLING;
+	slot->oneway = user;
+	if (user) {
+		ep->noneway++;
+		slot->user = user;
+		refcount_inc(&user->ref);
+	}
+	return slot;
+}
+
+/* Copy a payload into a slot taken for it; a fault frees the slot. */
+int fastipc_slot_copy(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
+		      const void __user *src, u32 len, bool nofault)
+{
+	if (!len || !fastipc_copy_in(fastipc_slot_data(ep, slot), src, len, nofault))
+		return 0;
+	spin_lock(&ep->lock);
+	fastipc_slot_free(ep, slot);
+	spin_unlock(&ep->lock);
+	return -EFAULT;
+}
+
+/*
  * Take a free slot of @ep and copy the payload into it; with
  * FASTIPC_FILL_WAIT wait for one until @deadline (-ETIME) or a signal
  * (-ERESTARTSYS), else fail with -EAGAIN. A one-way message (@user set) is
@@ -125,26 +160,11 @@ struct fastipc_slot *fastipc_slot_fill(struct fastipc_endpoint *ep, struct fasti
 		ret = -EPIPE;
 		goto out_uncharge;
 	}
-	slot = list_first_entry(&ep->free_slots, struct fastipc_slot, node);
-	list_del(&slot->node);
-	ep->nfree--;
-	slot->state = FASTIPC_SLOT_FILLING;
-	slot->oneway = oneway;
-	if (oneway) {
-		ep->noneway++;
-		slot->user = user;
-		refcount_inc(&user->ref);
-	}
+	slot = fastipc_slot_take(ep, user);
 	spin_unlock(&ep->lock);
 
-	if (len && fastipc_copy_in(fastipc_slot_data(ep, slot), src, len,
-				   flags & FASTIPC_FILL_NOFAULT)) {
-		spin_lock(&ep->lock);
-		fastipc_slot_free(ep, slot);
-		spin_unlock(&ep->lock);
-		return ERR_PTR(-EFAULT);
-	}
-	return slot;
+	ret = fastipc_slot_copy(ep, slot, src, len, flags & FASTIPC_FILL_NOFAULT);
+	return ret ? ERR_PTR(ret) : slot;
 
 out_uncharge:
 	if (oneway)

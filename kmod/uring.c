@@ -21,10 +21,12 @@
  *   COMPLETING|GIVEN_BACK -> (freed)   the task work posted the CQE
  *
  * Only the task work (or an in-place completion) frees an op, and both run
- * under the ring's own lock, which io_uring's cancellation also holds: a
+ * under the ring's own lock, which io_uring's cancellation also holds (on
+ * 6.1 task work may run without it; nothing there relies on it): a
  * canceller never meets a freed op. A call not sent yet (every slot taken)
- * waits on ep->slot_wq with an entry of its own; a freed slot queues task
- * work in the submitter, whose memory holds the request, to send it.
+ * waits on ep->slot_wq with an entry of its own; a freed slot is taken for
+ * it at once, and task work in the submitter, whose memory holds the
+ * request, copies the request in and sends it.
  *
  * Cancellation: FASTIPC_URING_CANCEL by tag, io_uring's IO_URING_F_CANCEL
  * when the ring closes (6.7 on), or on older kernels the port's monitor,
@@ -62,6 +64,8 @@ enum fastipc_uring_op_state {
  * @is_call: @call is in use, else the receive fields.
  * @slot_wait: on the endpoint's slot_wq while @slot_waiting.
  * @slot_waiting: a call waiting for a free slot, under the endpoint's lock.
+ * @reserved: the slot a wake-up took for the call, which its task work
+ *	copies the request into. Under the endpoint's lock.
  * @cancel_unsent: a canceller found the call being sent; whoever sends it
  *	completes it with ECANCELED instead. Under the endpoint's lock.
  * @opcode: the call's opcode, kept until it is sent.
@@ -88,6 +92,7 @@ struct fastipc_uring_op {
 			struct fastipc_caller call;
 			wait_queue_entry_t slot_wait;
 			bool slot_waiting;
+			struct fastipc_slot *reserved;
 			bool cancel_unsent;
 			u32 opcode;
 			u32 req_len;
@@ -230,6 +235,8 @@ static void fastipc_uring_recv_commit(struct fastipc_port *port, struct fastipc_
 		fastipc_msg_info_fill(ep, slot, op->msg, op->pid_ns, op->user_ns);
 		op->res = slot->len;
 		op->res2 = slot->token;
+		/* Posted: no later canceller may give it back too. */
+		op->recv.slot = NULL;
 	}
 	if (op->state == FASTIPC_OP_GIVEN_BACK) {
 		op->res = -ECANCELED;
@@ -278,35 +285,35 @@ static int fastipc_uring_recv_deliver(struct fastipc_waiter *w, bool sync)
 	return -1;
 }
 
-/*
- * Complete a call that was never sent. It may have taken the wake-up of a
- * slot it will not use (slot_wq wakes one io_uring call at a time): the
- * next waiter gets it.
- */
+/* Complete a call that was never sent. */
 static void fastipc_uring_call_fail(struct fastipc_uring_op *op, int error)
 	__must_hold(&op->call.ep->lock)
 {
-	struct fastipc_endpoint *ep = op->call.ep;
-
 	op->call.error = error;
 	op->call.state = FASTIPC_CALLER_DONE;
 	fastipc_uring_complete(op, error, 0);
-	if (ep->nfree && wq_has_sleeper(&ep->slot_wq))
-		wake_up(&ep->slot_wq);
 }
 
 static void fastipc_uring_call_retry_tw(struct io_uring_cmd *cmd, unsigned int issue_flags);
 
-/* A slot was freed (or the endpoint died) while the call waited for one. */
+/*
+ * A slot was freed (or the endpoint died) while the call waited for one.
+ * The wake-up takes the slot for the call at once: the task work that
+ * copies the request in may run late (a stopped submitter), and a wake-up
+ * spent on it must not leave the calls queued behind it waiting.
+ */
 static int fastipc_uring_slot_wake(wait_queue_entry_t *wait, unsigned int mode, int sync,
 				   void *key)
 {
 	struct fastipc_uring_op *op = container_of(wait, struct fastipc_uring_op, slot_wait);
+	struct fastipc_endpoint *ep = op->call.ep;
 
 	/* Every wake-up of slot_wq happens under the endpoint's lock. */
-	lockdep_assert_held(&op->call.ep->lock);
+	lockdep_assert_held(&ep->lock);
 	list_del_init(&wait->entry);
 	op->slot_waiting = false;
+	if (!ep->dead && ep->nfree)
+		op->reserved = fastipc_slot_take(ep, NULL);
 	io_uring_cmd_complete_in_task(op->cmd, fastipc_uring_call_retry_tw);
 	return 1;
 }
@@ -355,16 +362,32 @@ static bool fastipc_uring_call_post(struct fastipc_uring_op *op, struct fastipc_
 static void fastipc_uring_call_retry_tw(struct io_uring_cmd *cmd, unsigned int issue_flags)
 {
 	struct fastipc_uring_op *op = fastipc_uring_op(cmd);
+	struct fastipc_endpoint *ep = op->call.ep;
+	struct fastipc_slot *slot;
+	int ret;
 
+	spin_lock(&ep->lock);
+	slot = op->reserved;
+	op->reserved = NULL;
 	/* A worker runs it because the task is gone: no memory to read. */
 	if (fastipc_uring_tw_dead(cmd, issue_flags)) {
-		spin_lock(&op->call.ep->lock);
+		if (slot)
+			fastipc_slot_free(ep, slot);
 		fastipc_uring_call_fail(op, -ECANCELED);
-		spin_unlock(&op->call.ep->lock);
+		spin_unlock(&ep->lock);
 		return;
 	}
-	while (fastipc_uring_call_post(op, fastipc_uring_call_fill(op, false)))
-		;
+	spin_unlock(&ep->lock);
+	if (slot) {
+		ret = fastipc_slot_copy(ep, slot, u64_to_user_ptr(op->req_addr), op->req_len,
+					false);
+		if (ret)
+			slot = ERR_PTR(ret);
+	} else {
+		slot = fastipc_uring_call_fill(op, false);
+	}
+	while (fastipc_uring_call_post(op, slot))
+		slot = fastipc_uring_call_fill(op, false);
 }
 
 static int fastipc_uring_call(struct fastipc_port *port, struct io_uring_cmd *cmd,
