@@ -7,7 +7,10 @@
 #include "fastipc_util.h"
 
 #include <sched.h>
+#include <time.h>
 #include <sys/syscall.h>
+
+#include <linux/userfaultfd.h>
 
 #include "kselftest_harness.h"
 
@@ -986,6 +989,108 @@ TEST_F(manual, the_server_thread_that_went_idle_last_gets_the_next_message)
 	EXPECT_EQ(10, s[1].msg.opcode);
 	close(report[0]);
 	close(report[1]);
+}
+
+/* A server thread answering from memory whose first touch waits for us. */
+struct stalled_reply {
+	int ep_fd;
+	uint64_t token;
+	const void *reply;
+	int ret;
+};
+
+static void *stalled_reply_fn(void *arg)
+{
+	struct stalled_reply *r = arg;
+
+	r->ret = fipc_reply(r->ep_fd, r->token, 3, r->reply, 64);
+	return NULL;
+}
+
+static long voluntary_switches(pid_t tid)
+{
+	char buf[2048];
+	const char *p;
+
+	if (fipc_read_task_file(tid, "status", buf, sizeof(buf)))
+		return -1;
+	p = strstr(buf, "voluntary_ctxt_switches:");
+	return p ? strtol(p + strlen("voluntary_ctxt_switches:"), NULL, 10) : -1;
+}
+
+/*
+ * A caller whose timeout comes while the server copies its reply waits for
+ * the copy instead of leaving the bytes to land in a room it has moved on
+ * from; the reply then wins. The server's copy is held up by a page that
+ * userfaultfd fills only when the test says so.
+ */
+TEST_F(manual, a_timeout_during_the_reply_copy_waits_for_it_and_the_reply_wins)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct stalled_reply r = { .ep_fd = self->ep.fd };
+	struct uffdio_register reg;
+	struct uffdio_copy copy;
+	struct uffd_msg fault;
+	struct fastipc_serve msg;
+	struct timespec now;
+	struct fipc_async a;
+	pthread_t server;
+	uint8_t *page, src[4096];
+	long switches;
+	int uffd;
+	pid_t tid;
+
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd on this kernel: %s", strerror(errno));
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, page);
+	reg = (struct uffdio_register){
+		.range = { .start = (uintptr_t)page, .len = 4096 },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+
+	/* A 100 ms timeout, counted from here at the latest. */
+	ASSERT_EQ(0, fipc_async_call(&a, &self->c, 1, "q", 1, 100000000ULL));
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ASSERT_EQ(0, fipc_recv(self->ep.fd, &msg));
+	tid = fipc_async_tid(&a);
+	ASSERT_EQ(0, fipc_wait_blocked_in_ioctl(tid));
+	r.token = msg.token;
+	r.reply = page;
+	ASSERT_EQ(0, pthread_create(&server, NULL, stalled_reply_fn, &r));
+	ASSERT_EQ((ssize_t)sizeof(fault), read(uffd, &fault, sizeof(fault)));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, fault.event);
+
+	/*
+	 * The copy is stuck. Let the deadline pass, and the caller wake for
+	 * it and go back to sleep: it is then waiting for the copy.
+	 */
+	switches = voluntary_switches(tid);
+	now.tv_nsec += 100000000;
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &now, NULL) == EINTR)
+		;
+	while (!fipc_async_done(&a) &&
+	       !(voluntary_switches(tid) > switches && fipc_blocked_in(tid, SYS_ioctl) == 1))
+		sched_yield();
+	EXPECT_FALSE(fipc_async_done(&a)) TH_LOG("the caller gave up during the reply's copy");
+
+	memset(src, 0x77, sizeof(src));
+	copy = (struct uffdio_copy){
+		.dst = (uintptr_t)page, .src = (uintptr_t)src, .len = 4096,
+	};
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_COPY, &copy));
+	pthread_join(server, NULL);
+	EXPECT_EQ(0, r.ret);
+	EXPECT_EQ(0, fipc_async_join(&a));
+	EXPECT_EQ(3, a.call.status);
+	EXPECT_EQ(64, a.call.reply_len);
+	EXPECT_EQ(0x77, self->c.buf[0]);
+	EXPECT_EQ(0x77, self->c.buf[63]);
+	munmap(page, 4096);
+	close(uffd);
 }
 
 TEST_HARNESS_MAIN
