@@ -18,11 +18,12 @@
  *   NEW|PENDING -> CANCELLED   given up: timeout, fatal signal, a handler
  *                           without SA_RESTART, an io_uring cancellation
  *
- * A thread's FASTIPC_IOC_CALL lives in a struct fastipc_sync_call that
- * outlives an interrupted ioctl: when the interruption restarts the call
- * (task work, a stop, ptrace, a handler with SA_RESTART), the call stays
- * attached, parked on the port under the thread's pid, and the restarted
- * ioctl takes it back with its absolute deadline. Nothing here waits in a
+ * A thread's FASTIPC_IOC_CALL lives in a struct fastipc_sync_call on its
+ * stack, which outlives an interrupted ioctl: when the interruption
+ * restarts the call (task work, a stop, ptrace, a handler with SA_RESTART),
+ * the call moves to the heap, stays attached, is parked on the port under
+ * the thread's pid, and the restarted ioctl takes it back with its absolute
+ * deadline. Nothing here waits in a
  * way that task work cannot end.
  *
  * Locking: ep->lock protects slots, queues and the state of attached
@@ -251,22 +252,16 @@ static void fastipc_sync_call_done(struct fastipc_caller *call, bool sync)
 	fastipc_wake(&sc->wq, sync);
 }
 
-static struct fastipc_sync_call *fastipc_sync_call_new(struct fastipc_port *port,
-						       struct fastipc_endpoint *ep,
-						       const struct fastipc_call *arg)
+/* Set up a thread's call on its stack; it moves to the heap only to park. */
+static int fastipc_sync_call_init(struct fastipc_sync_call *sc, struct fastipc_port *port,
+				  struct fastipc_endpoint *ep, const struct fastipc_call *arg)
 {
-	struct fastipc_sync_call *sc;
 	int ret;
 
-	sc = kmalloc(sizeof(*sc), GFP_KERNEL_ACCOUNT);
-	if (!sc)
-		return ERR_PTR(-ENOMEM);
 	ret = fastipc_caller_init(&sc->call, port, ep, arg->reply_buf, arg->reply_offset,
 				  arg->reply_cap);
-	if (ret) {
-		kfree(sc);
-		return ERR_PTR(ret);
-	}
+	if (ret)
+		return ret;
 	sc->call.done = fastipc_sync_call_done;
 	init_waitqueue_head(&sc->wq);
 	sc->deadline = KTIME_MAX;
@@ -275,14 +270,34 @@ static struct fastipc_sync_call *fastipc_sync_call_new(struct fastipc_port *port
 		sc->deadline = ktime_add_safe(ktime_get(), arg->timeout_ns);
 	sc->arg = *arg;
 	sc->thread = NULL;
-	return sc;
+	return 0;
 }
 
-static void fastipc_sync_call_free(struct fastipc_sync_call *sc)
+/*
+ * Move an interrupted call off the stack: the slot, the only other holder
+ * of a pointer to it, is pointed at the copy under the endpoint's lock.
+ */
+static struct fastipc_sync_call *fastipc_sync_call_to_heap(struct fastipc_sync_call *sc)
+{
+	struct fastipc_sync_call *heap;
+	struct fastipc_endpoint *ep;
+
+	heap = kmalloc(sizeof(*heap), GFP_KERNEL_ACCOUNT);
+	if (!heap)
+		return NULL;
+	ep = fastipc_caller_lock(&sc->call);
+	*heap = *sc;
+	init_waitqueue_head(&heap->wq);
+	if (heap->call.state == FASTIPC_CALLER_PENDING)
+		heap->call.slot->call = &heap->call;
+	spin_unlock(&ep->lock);
+	return heap;
+}
+
+static void fastipc_sync_call_release(struct fastipc_sync_call *sc)
 {
 	put_pid(sc->thread);
 	fastipc_caller_release(&sc->call);
-	kfree(sc);
 }
 
 /* A parked call nobody will restart: cancel it and free it. */
@@ -293,7 +308,8 @@ static void fastipc_sync_call_abandon(struct fastipc_sync_call *sc)
 	if (!fastipc_caller_detach(&sc->call, true) && sc->call.state == FASTIPC_CALLER_NEW)
 		sc->call.state = FASTIPC_CALLER_CANCELLED;
 	spin_unlock(&ep->lock);
-	fastipc_sync_call_free(sc);
+	fastipc_sync_call_release(sc);
+	kfree(sc);
 }
 
 /*
@@ -488,7 +504,7 @@ static int fastipc_sync_call_run(struct fastipc_sync_call *sc)
 int fastipc_cmd_call(struct fastipc_port *port, void *data)
 {
 	struct fastipc_call *arg = data;
-	struct fastipc_sync_call *sc;
+	struct fastipc_sync_call onstack, *sc, *parked;
 	struct fastipc_endpoint *ep;
 	int ret;
 
@@ -497,22 +513,36 @@ int fastipc_cmd_call(struct fastipc_port *port, void *data)
 	ep = fastipc_client_ep(port, arg->req_len);
 	if (IS_ERR(ep))
 		return PTR_ERR(ep);
-	sc = fastipc_sync_call_resume(port, arg);
+	parked = fastipc_sync_call_resume(port, arg);
+	sc = parked;
 	if (!sc) {
-		sc = fastipc_sync_call_new(port, ep, arg);
-		if (IS_ERR(sc))
-			return PTR_ERR(sc);
+		ret = fastipc_sync_call_init(&onstack, port, ep, arg);
+		if (ret)
+			return ret;
+		sc = &onstack;
 	}
 	ret = fastipc_sync_call_run(sc);
 	if (ret == -ERESTARTNOINTR) {
-		fastipc_sync_call_park(port, sc);
-		return ret;
+		if (!parked)
+			parked = fastipc_sync_call_to_heap(sc);
+		if (parked) {
+			fastipc_sync_call_park(port, parked);
+			return ret;
+		}
+		/* Nowhere to keep it across the restart: give it up. */
+		ep = fastipc_caller_lock(&sc->call);
+		ret = -ENOMEM;
+		if (!fastipc_caller_detach(&sc->call, true) &&
+		    sc->call.state == FASTIPC_CALLER_DONE)
+			ret = sc->call.error;
+		spin_unlock(&ep->lock);
 	}
 	if (!ret) {
 		arg->status = sc->call.status;
 		arg->reply_len = sc->call.reply_len;
 	}
-	fastipc_sync_call_free(sc);
+	fastipc_sync_call_release(sc);
+	kfree(parked);
 	return ret;
 }
 

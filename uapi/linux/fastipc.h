@@ -219,8 +219,10 @@ struct fastipc_connect {
  * call waited (for a slot: nothing was sent; for the reply: the call is
  * cancelled and the server's reply, if it comes, gets ECANCELED); ETIMEDOUT
  * the deadline passed first (likewise); ELOOP the call was forwarded more
- * than FASTIPC_MAX_FORWARDS times. A reply being copied when the wait ends
- * wins over the timeout and over any signal but a fatal one.
+ * than FASTIPC_MAX_FORWARDS times; ENOMEM the call was interrupted and no
+ * memory was left to keep it until the restart (it is cancelled, as for
+ * EINTR). A reply being copied when the wait ends wins over the timeout and
+ * over any signal but a fatal one.
  */
 struct fastipc_call {
 	__u32 flags;
