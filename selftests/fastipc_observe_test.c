@@ -146,11 +146,13 @@ TEST_F(obs, fdinfo_counts_server_threads_waiting)
 
 /*
  * A call whose thread is stopped is parked on its port until the thread
- * continues and restarts it; a reply that comes meanwhile is waiting for it.
+ * continues and restarts it; the parked call can be forwarded, and a reply
+ * that comes meanwhile is waiting for it.
  */
 TEST_F(obs, fdinfo_counts_a_stopped_callers_parked_call)
 {
-	struct fastipc_serve msg;
+	struct fastipc_serve msg, fmsg;
+	struct fipc_ep target;
 	int status;
 	pid_t pid;
 
@@ -170,7 +172,12 @@ TEST_F(obs, fdinfo_counts_a_stopped_callers_parked_call)
 	ASSERT_EQ(pid, waitpid(pid, &status, WUNTRACED));
 	ASSERT_TRUE(WIFSTOPPED(status));
 	EXPECT_EQ(1, fdinfo(self->c.fd, "parked_calls"));
-	EXPECT_EQ(0, fipc_reply(self->ep.fd, msg.token, 6, "ok", 2));
+	ASSERT_EQ(0, fipc_ep_open(&target, NULL, 0, 64, 1));
+	ASSERT_EQ(0, fipc_forward(self->ep.fd, target.fd, msg.token, 7, "on", 2));
+	ASSERT_EQ(0, fipc_recv(target.fd, &fmsg));
+	EXPECT_EQ(7, fmsg.opcode);
+	EXPECT_EQ(0, fipc_reply(target.fd, fmsg.token, 6, "ok", 2));
+	fipc_ep_close(&target);
 	ASSERT_EQ(0, kill(pid, SIGCONT));
 	EXPECT_EQ(0, fipc_reap(pid));
 	EXPECT_EQ(0, fdinfo(self->c.fd, "parked_calls"));
