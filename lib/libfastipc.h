@@ -198,8 +198,8 @@ bool fastipc_client_is_local(const struct fastipc_client *client);
  *
  * Return: 0 with @reply filled in, or -errno: -EMSGSIZE @req_len exceeds the
  * slot size, -EPIPE the endpoint closed before replying, -ETIMEDOUT the
- * timeout expired, -EINTR a signal arrived, -EINVAL a reserved @opcode,
- * -EDEADLK a short-circuited handler called its own client, -ENOMEM no
+ * timeout expired, -EINTR a handler without SA_RESTART ran, -EINVAL a
+ * reserved @opcode, -EDEADLK a short-circuited handler called its own client, -ENOMEM no
  * reply buffer could be set up for this thread, -ELOOP the call was
  * forwarded more than FASTIPC_MAX_FORWARDS times (fastipc_msg_forward()).
  */
@@ -241,8 +241,8 @@ int fastipc_call_copy(struct fastipc_client *client, uint32_t opcode, const void
  *
  * Return: 0, or -errno: -EAGAIN the endpoint's one-way quota is full,
  * -EMSGSIZE @len exceeds the slot size, -EPIPE the endpoint is closed,
- * -EINTR a signal arrived while waiting for room, -EINVAL bad @flags or a
- * reserved @opcode.
+ * -EINTR a handler without SA_RESTART ran while waiting for room, -EINVAL
+ * bad @flags or a reserved @opcode.
  */
 int fastipc_send(struct fastipc_client *client, uint32_t opcode, const void *data, uint32_t len,
 		 unsigned int flags);
@@ -425,7 +425,7 @@ int fastipc_server_wait(struct fastipc_server *server);
  * message handled is answered before it returns.
  *
  * Return: how many messages were handled, or -errno: -EBUSY another thread
- * is dispatching this server, -EINTR a signal arrived.
+ * is dispatching this server, -EINTR a handler without SA_RESTART ran.
  */
 int fastipc_server_dispatch(struct fastipc_server *server, unsigned int max);
 
