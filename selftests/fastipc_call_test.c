@@ -991,6 +991,20 @@ TEST_F(manual, the_server_thread_that_went_idle_last_gets_the_next_message)
 	close(report[1]);
 }
 
+/* The largest timeout_ns, beyond what the kernel's clock holds, is none. */
+TEST_F(manual, a_timeout_beyond_the_clock_never_expires)
+{
+	struct fastipc_serve msg;
+	struct fipc_async a;
+
+	ASSERT_EQ(0, fipc_async_call(&a, &self->c, 1, "q", 1, UINT64_MAX));
+	ASSERT_EQ(0, fipc_recv(self->ep.fd, &msg));
+	ASSERT_EQ(0, fipc_async_wait_blocked(&a));
+	EXPECT_EQ(0, fipc_reply(self->ep.fd, msg.token, 4, "late", 4));
+	EXPECT_EQ(0, fipc_async_join(&a));
+	EXPECT_EQ(4, a.call.status);
+}
+
 /* A server thread answering from memory whose first touch waits for us. */
 struct stalled_reply {
 	int ep_fd;

@@ -15,6 +15,8 @@
  */
 #include "fastipc_util.h"
 
+#include <sys/resource.h>
+
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 
@@ -281,6 +283,31 @@ TEST_F(restart, call_interrupted_by_a_handler_without_sa_restart_is_eintr_and_it
 	EXPECT_EQ(-ECANCELED, reply(&self->ep, msg.token));
 	EXPECT_EQ(UNTOUCHED, self->c.buf[0]);
 	EXPECT_EQ(-EAGAIN, fipc_recv_nonblock(self->ep.fd, &msg));
+}
+
+/*
+ * A signal whose default action dumps core kills without SIGKILL: the call
+ * must be cancelled, not parked for a thread that will never restart it.
+ */
+TEST_F(restart, call_killed_by_a_core_dumping_signal_is_cancelled)
+{
+	struct rlimit no_core = { 0, 0 };
+	struct fastipc_serve msg;
+	pid_t pid;
+
+	pid = fipc_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		CHILD_CHECK(setrlimit(RLIMIT_CORE, &no_core) == 0);
+		fipc_call(&self->c, OPCODE, req_bytes, REQ_LEN, 0, NULL);
+		_exit(1);
+	}
+	ASSERT_EQ(0, fipc_recv(self->ep.fd, &msg));
+	ASSERT_EQ(OPCODE, msg.opcode);
+	ASSERT_EQ(0, fipc_wait_blocked_in_ioctl(pid));
+	ASSERT_EQ(0, kill(pid, SIGQUIT));
+	EXPECT_EQ(128 + SIGQUIT, fipc_reap(pid));
+	EXPECT_EQ(-ECANCELED, reply(&self->ep, msg.token));
 }
 
 TEST_F_TIMEOUT(restart, call_timeout_counts_from_the_first_attempt_however_often_sa_restart_interrupts_it, 120)
