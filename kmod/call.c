@@ -265,9 +265,9 @@ static int fastipc_sync_call_init(struct fastipc_sync_call *sc, struct fastipc_p
 	sc->call.done = fastipc_sync_call_done;
 	init_waitqueue_head(&sc->wq);
 	sc->deadline = KTIME_MAX;
-	/* A timeout beyond what ktime holds is no timeout. */
-	if (arg->timeout_ns && arg->timeout_ns <= KTIME_MAX)
-		sc->deadline = ktime_add_safe(ktime_get(), arg->timeout_ns);
+	/* Saturates: a timeout beyond what ktime holds is no timeout. */
+	if (arg->timeout_ns)
+		sc->deadline = ktime_add_safe(ktime_get(), ns_to_ktime(arg->timeout_ns));
 	sc->arg = *arg;
 	sc->thread = NULL;
 	return 0;
