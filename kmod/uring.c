@@ -210,6 +210,21 @@ static struct fastipc_endpoint *fastipc_uring_op_lock(struct fastipc_port *port,
 }
 
 /*
+ * A receive whose ring or task dies before its CQE is posted gives its
+ * message back to the endpoint, unless the message is gone already (the
+ * endpoint died, or its server guessed the token).
+ */
+static void fastipc_uring_recv_give_back(struct fastipc_endpoint *ep, struct fastipc_uring_op *op)
+	__must_hold(&ep->lock)
+{
+	struct fastipc_slot *slot = op->recv.slot;
+
+	if (slot->state == FASTIPC_SLOT_HELD && slot->token == op->token)
+		fastipc_slot_redeliver(ep, slot);
+	op->state = FASTIPC_OP_GIVEN_BACK;
+}
+
+/*
  * The receive's message, unless its ring or task is dying (@dead): then it
  * goes back to the endpoint and the CQE, which nobody will read, says
  * ECANCELED. Called by the task work, which posts the CQE.
@@ -229,8 +244,7 @@ static void fastipc_uring_recv_commit(struct fastipc_port *port, struct fastipc_
 		op->res = ep->dead ? -EPIPE : -ECANCELED;
 		op->res2 = 0;
 	} else if (dead) {
-		fastipc_slot_redeliver(ep, slot);
-		op->state = FASTIPC_OP_GIVEN_BACK;
+		fastipc_uring_recv_give_back(ep, op);
 	} else {
 		fastipc_msg_info_fill(ep, slot, op->msg, op->pid_ns, op->user_ns);
 		op->res = slot->len;
@@ -552,13 +566,8 @@ static enum fastipc_uring_claim fastipc_uring_op_claim(struct fastipc_port *port
 	struct fastipc_endpoint *ep = fastipc_uring_op_lock(port, op);
 
 	if (op->state == FASTIPC_OP_COMPLETING) {
-		if (dying && !op->is_call && op->recv.slot) {
-			struct fastipc_slot *slot = op->recv.slot;
-
-			if (slot->state == FASTIPC_SLOT_HELD && slot->token == op->token)
-				fastipc_slot_redeliver(ep, slot);
-			op->state = FASTIPC_OP_GIVEN_BACK;
-		}
+		if (dying && !op->is_call && op->recv.slot)
+			fastipc_uring_recv_give_back(ep, op);
 	} else if (op->state != FASTIPC_OP_WAITING) {
 		/* Given back already. */
 	} else if (!op->is_call) {
