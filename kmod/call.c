@@ -126,7 +126,7 @@ int fastipc_caller_init(struct fastipc_caller *call, struct fastipc_port *port,
 	call->route[0] = ep;
 	call->hops = 0;
 	call->reply_kaddr = call->reply_buf->kaddr + offset;
-	call->reply_cap = cap;
+	call->reply_cap = min(cap, ep->max_reply);
 	call->error = 0;
 	call->status = 0;
 	call->reply_len = 0;
@@ -699,6 +699,9 @@ static void fastipc_received(struct fastipc_endpoint *ep, struct fastipc_slot *s
 	arg->pid = info.pid;
 	arg->uid = info.uid;
 	arg->gid = info.gid;
+	arg->caller_pid = info.caller_pid;
+	arg->caller_uid = info.caller_uid;
+	arg->caller_gid = info.caller_gid;
 }
 
 /* A server thread waiting in FASTIPC_IOC_SERVE. */
@@ -770,8 +773,8 @@ int fastipc_cmd_serve(struct fastipc_port *port, void *data)
 	int caller_cpu = -1;
 	int ret;
 
-	if (arg->flags & ~FASTIPC_SERVE_ALL || !(reply || recv) || arg->reserved0 ||
-	    arg->reserved[0] || arg->reserved[1])
+	if (arg->flags & ~FASTIPC_SERVE_ALL || !(reply || recv) || arg->reserved[0] ||
+	    arg->reserved[1])
 		return -EINVAL;
 	if (!reply && (arg->reply_status || arg->reply_token || arg->reply_addr ||
 		       arg->reply_len))
@@ -795,6 +798,9 @@ int fastipc_cmd_serve(struct fastipc_port *port, void *data)
 	arg->pid = 0;
 	arg->uid = 0;
 	arg->gid = 0;
+	arg->caller_pid = 0;
+	arg->caller_uid = 0;
+	arg->caller_gid = 0;
 	if (!recv)
 		return 0;
 	ret = fastipc_receive(ep, arg, arg->flags & FASTIPC_SERVE_NONBLOCK, caller_cpu);
@@ -883,6 +889,9 @@ int fastipc_cmd_forward(struct fastipc_port *port, void *data)
 	target = fastipc_ep_get_from_fd(arg->target_fd);
 	if (IS_ERR(target))
 		return PTR_ERR(target);
+	ret = -EPERM;
+	if (!(target->flags & FASTIPC_EP_ACCEPT_FORWARDS))
+		goto out_put_target;
 	ret = -EMSGSIZE;
 	if (arg->len > target->slot_size)
 		goto out_put_target;
@@ -908,8 +917,10 @@ int fastipc_cmd_forward(struct fastipc_port *port, void *data)
 	if (call) {
 		/* The call's route takes over our reference to the target. */
 		call->route[++call->hops] = target;
+		call->reply_cap = min(call->reply_cap, target->max_reply);
+		/* It comes from us now: we chose what it asks. */
 		if (fastipc_slot_publish(target, tslot, call, arg->opcode, arg->len,
-					 call->pid, call->uid, call->gid))
+					 task_tgid(current), current_euid(), current_egid()))
 			fastipc_caller_complete(call, -EPIPE, false);
 	} else {
 		fastipc_slot_free(target, tslot);

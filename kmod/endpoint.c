@@ -78,8 +78,6 @@ static int fastipc_name_publish(struct fastipc_endpoint *ep, const u8 *name, umo
 	int ret = 0;
 
 	memcpy(ep->name, name, FASTIPC_NAME_MAX);
-	ep->owner = current_euid();
-	ep->group = current_egid();
 	ep->mode = mode;
 
 	mutex_lock(&fastipc_names_lock);
@@ -95,9 +93,11 @@ static int fastipc_name_publish(struct fastipc_endpoint *ep, const u8 *name, umo
 }
 
 static struct fastipc_endpoint *fastipc_ep_alloc(struct fastipc_user *user,
-						 struct fastipc_buf *pool, u64 offset,
-						 u32 slot_size, u32 nslots)
+						 struct fastipc_buf *pool,
+						 const struct fastipc_ep_create *arg)
 {
+	u32 slot_size = arg->slot_size, nslots = arg->nslots;
+	u64 offset = arg->pool_offset;
 	struct fastipc_endpoint *ep;
 	u64 end;
 	int ret;
@@ -136,6 +136,10 @@ static struct fastipc_endpoint *fastipc_ep_alloc(struct fastipc_user *user,
 	ep->pool_base = pool->kaddr + offset;
 	ep->slot_size = slot_size;
 	ep->nslots = nslots;
+	ep->max_reply = arg->max_reply ?: FASTIPC_MAX_PAYLOAD;
+	ep->flags = arg->flags;
+	ep->owner = current_euid();
+	ep->group = current_egid();
 	atomic_long_inc(&fastipc_objects[FASTIPC_OBJ_ENDPOINTS]);
 	return ep;
 
@@ -154,14 +158,14 @@ int fastipc_cmd_ep_create(struct fastipc_port *port, void *data)
 	struct fastipc_buf *pool;
 	int ret;
 
-	if (arg->flags & ~FASTIPC_EP_ALL || arg->reserved0 || arg->reserved[0] ||
-	    arg->reserved[1])
+	if (arg->flags & ~FASTIPC_EP_ALL || arg->reserved[0] || arg->reserved[1])
 		return -EINVAL;
 	if (named ? (arg->mode & ~0777 || !fastipc_name_valid(arg->name)) :
 		    (arg->mode || memchr_inv(arg->name, 0, FASTIPC_NAME_MAX)))
 		return -EINVAL;
 	if (!arg->slot_size || arg->slot_size > FASTIPC_MAX_PAYLOAD ||
-	    !arg->nslots || arg->nslots > FASTIPC_MAX_SLOTS)
+	    !arg->nslots || arg->nslots > FASTIPC_MAX_SLOTS ||
+	    arg->max_reply > FASTIPC_MAX_PAYLOAD)
 		return -EINVAL;
 
 	mutex_lock(&port->mutex);
@@ -172,7 +176,7 @@ int fastipc_cmd_ep_create(struct fastipc_port *port, void *data)
 	pool = fastipc_buf_get(port, arg->pool_buf);
 	if (!pool)
 		goto out_unlock;
-	ep = fastipc_ep_alloc(port->user, pool, arg->pool_offset, arg->slot_size, arg->nslots);
+	ep = fastipc_ep_alloc(port->user, pool, arg);
 	if (IS_ERR(ep)) {
 		ret = PTR_ERR(ep);
 		fastipc_buf_put(pool);
@@ -229,7 +233,8 @@ int fastipc_cmd_connect(struct fastipc_port *port, void *data)
 	struct fastipc_endpoint *ep;
 	int ret;
 
-	if (arg->flags & ~FASTIPC_CONNECT_ALL || arg->reserved[0] || arg->reserved[1])
+	if (arg->flags & ~FASTIPC_CONNECT_ALL || arg->reserved0 || arg->reserved[0] ||
+	    arg->reserved[1])
 		return -EINVAL;
 	if (arg->flags & FASTIPC_CONNECT_FD) {
 		if (memchr_inv(arg->name, 0, FASTIPC_NAME_MAX))
@@ -255,9 +260,19 @@ int fastipc_cmd_connect(struct fastipc_port *port, void *data)
 		ret = 0;
 	}
 	mutex_unlock(&port->mutex);
-	if (ret)
+	if (ret) {
 		fastipc_ep_put(ep);
-	return ret;
+		return ret;
+	}
+	/* Whom the client reached, for it to check, and what it may send. */
+	arg->owner_uid = from_kuid_munged(current_user_ns(), ep->owner);
+	arg->owner_gid = from_kgid_munged(current_user_ns(), ep->group);
+	arg->ep_flags = ep->flags;
+	arg->slot_size = ep->slot_size;
+	arg->nslots = ep->nslots;
+	arg->max_oneway = ep->max_oneway;
+	arg->max_reply = ep->max_reply;
+	return 0;
 }
 
 /*

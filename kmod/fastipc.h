@@ -110,9 +110,14 @@ enum fastipc_slot_state {
  * @node: in ep->free_slots or ep->pending.
  * @call: the call waiting on this message; NULL for one-way messages and
  *	once the caller has given up.
- * @sender: the sender's thread group, for the credentials.
+ * @sender: the sender's thread group, for the credentials: for a forwarded
+ *	call, the forwarder's.
  * @uid: the sender's euid.
  * @gid: the sender's egid.
+ * @caller: for a forwarded call, the caller's thread group (referenced);
+ *	NULL otherwise, when the caller is the sender.
+ * @caller_uid: for a forwarded call, the caller's euid.
+ * @caller_gid: for a forwarded call, the caller's egid.
  * @token: the reply token, 0 while free.
  * @opcode: the message's opcode.
  * @len: the payload's length.
@@ -128,6 +133,9 @@ struct fastipc_slot {
 	struct pid *sender;
 	kuid_t uid;
 	kgid_t gid;
+	struct pid *caller;
+	kuid_t caller_uid;
+	kgid_t caller_gid;
 	u64 token;
 	u32 opcode;
 	u32 len;
@@ -163,12 +171,14 @@ struct fastipc_spin {
  * @pool_base: the first slot's kernel address.
  * @slot_size: bytes per slot.
  * @nslots: number of slots.
+ * @max_reply: the largest reply the server will send.
+ * @flags: the FASTIPC_EP_* flags it was created with.
  * @slots: the slots.
  * @named: published in the name registry.
  * @name: its name.
  * @name_node: in the registry, under fastipc_names_lock.
  * @ipc_ns: the IPC namespace it is published in (referenced while named).
- * @owner: the creator's euid.
+ * @owner: the creator's euid, whether named or not.
  * @group: the creator's egid.
  * @mode: the permission bits.
  * @user: the owning user, charged for the endpoint until shutdown.
@@ -195,6 +205,8 @@ struct fastipc_endpoint {
 	u8 *pool_base;
 	u32 slot_size;
 	u32 nslots;
+	u32 max_reply;
+	u32 flags;
 	struct fastipc_slot *slots;
 
 	bool named;
@@ -225,7 +237,8 @@ enum fastipc_caller_state {
  * @hops: entries in @route after the first.
  * @reply_buf: the caller's registered reply buffer (referenced).
  * @reply_kaddr: where the reply goes.
- * @reply_cap: room there.
+ * @reply_cap: room there, and at most the max_reply of every endpoint on
+ *	the call's route.
  * @error: 0, or the errno the module completed the call with.
  * @status: the server's status word.
  * @reply_len: the reply's length.

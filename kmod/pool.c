@@ -61,6 +61,8 @@ void fastipc_slot_free(struct fastipc_endpoint *ep, struct fastipc_slot *slot)
 	}
 	put_pid(slot->sender);
 	slot->sender = NULL;
+	put_pid(slot->caller);
+	slot->caller = NULL;
 	slot->call = NULL;
 	slot->token = 0;
 	slot->oneway = false;
@@ -213,8 +215,9 @@ static void fastipc_deliver(struct fastipc_endpoint *ep, struct fastipc_slot *sl
 
 /*
  * Publish a filled slot as a message from @pid/@uid/@gid, attached to @call
- * unless one-way. Fails only if the endpoint died meanwhile (the slot is
- * freed then).
+ * unless one-way; a forwarded call is from its forwarder and keeps its
+ * caller's identity apart. Fails only if the endpoint died meanwhile (the
+ * slot is freed then).
  */
 int fastipc_slot_publish(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
 			 struct fastipc_caller *call, u32 opcode, u32 len,
@@ -233,6 +236,11 @@ int fastipc_slot_publish(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
 	slot->sender = get_pid(pid);
 	slot->uid = uid;
 	slot->gid = gid;
+	if (call && call->hops) {
+		slot->caller = get_pid(call->pid);
+		slot->caller_uid = call->uid;
+		slot->caller_gid = call->gid;
+	}
 	slot->token = (++ep->seq << FASTIPC_SLOT_BITS) | (slot - ep->slots);
 	if (!call) {
 		trace_fastipc_send(ep->id, slot->token, opcode, len);
@@ -313,6 +321,17 @@ void fastipc_msg_info_fill(struct fastipc_endpoint *ep, struct fastipc_slot *slo
 	info->pid = pid_nr_ns(slot->sender, pid_ns);
 	info->uid = from_kuid_munged(user_ns, slot->uid);
 	info->gid = from_kgid_munged(user_ns, slot->gid);
+	if (slot->caller) {
+		info->flags |= FASTIPC_MSG_FORWARDED;
+		info->caller_pid = pid_nr_ns(slot->caller, pid_ns);
+		info->caller_uid = from_kuid_munged(user_ns, slot->caller_uid);
+		info->caller_gid = from_kgid_munged(user_ns, slot->caller_gid);
+	} else {
+		info->caller_pid = info->pid;
+		info->caller_uid = info->uid;
+		info->caller_gid = info->gid;
+	}
+	info->reserved0 = 0;
 	info->reserved = 0;
 	trace_fastipc_receive(ep->id, slot->token, slot->opcode, slot->len);
 }

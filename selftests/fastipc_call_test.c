@@ -620,9 +620,9 @@ TEST_F(manual, reply_flags_and_reserved_fields_are_checked)
 	s.flags = FASTIPC_SERVE_RECV | (1U << 3);
 	EXPECT_EQ(-EINVAL, fipc_ioctl(self->ep.fd, FASTIPC_IOC_SERVE, &s));
 	s.flags = FASTIPC_SERVE_RECV | FASTIPC_SERVE_NONBLOCK;
-	s.reserved0 = 1;
+	s.reserved[0] = 1;
 	EXPECT_EQ(-EINVAL, fipc_ioctl(self->ep.fd, FASTIPC_IOC_SERVE, &s));
-	s.reserved0 = 0;
+	s.reserved[0] = 0;
 	s.reserved[1] = 1;
 	EXPECT_EQ(-EINVAL, fipc_ioctl(self->ep.fd, FASTIPC_IOC_SERVE, &s));
 	s.reserved[1] = 0;

@@ -106,15 +106,15 @@ TEST_F(port, create_rejects_unknown_flags_mode_and_reserved)
 		.pool_buf = self->buf, .slot_size = 128, .nslots = 4,
 	};
 
-	ep.flags = 1U << 1;
+	ep.flags = 1U << 2;
 	EXPECT_EQ(-EINVAL, create_raw(self->fd, &ep));
 	ep.flags = 0;
 	ep.mode = 0600;		/* mode on an unnamed endpoint */
 	EXPECT_EQ(-EINVAL, create_raw(self->fd, &ep));
 	ep.mode = 0;
-	ep.reserved0 = 1;
+	ep.max_reply = FASTIPC_MAX_PAYLOAD + 1;
 	EXPECT_EQ(-EINVAL, create_raw(self->fd, &ep));
-	ep.reserved0 = 0;
+	ep.max_reply = 0;
 	ep.reserved[1] = 1;
 	EXPECT_EQ(-EINVAL, create_raw(self->fd, &ep));
 	ep.reserved[1] = 0;
@@ -295,6 +295,109 @@ TEST_F(port, connect_by_name_and_by_fd_reach_the_same_endpoint)
 	fipc_client_close(&a);
 	fipc_client_close(&b);
 	fipc_client_close(&via);
+}
+
+/* CONNECT on a new port to @name (or @ep_fd): 0 with @conn filled, or -errno. */
+static int connect_info(int ep_fd, const char *name, struct fastipc_connect *conn)
+{
+	int fd = fipc_open(), ret;
+
+	if (fd < 0)
+		return fd;
+	memset(conn, 0, sizeof(*conn));
+	if (name) {
+		fipc_set_name(conn->name, name);
+	} else {
+		conn->flags = FASTIPC_CONNECT_FD;
+		conn->ep_fd = ep_fd;
+	}
+	ret = fipc_ioctl(fd, FASTIPC_IOC_CONNECT, conn);
+	close(fd);
+	return ret;
+}
+
+TEST_F(port, connect_reports_the_endpoints_owner_and_limits)
+{
+	struct fastipc_ep_create ep = {
+		.flags = FASTIPC_EP_NAMED | FASTIPC_EP_ACCEPT_FORWARDS, .mode = 0666,
+		.pool_buf = self->buf, .slot_size = 128, .nslots = 5, .max_reply = 100,
+	};
+	struct fastipc_connect conn;
+
+	fipc_set_name(ep.name, self->name);
+	ASSERT_EQ(0, create_raw(self->fd, &ep));
+	ASSERT_EQ(0, connect_info(-1, self->name, &conn));
+	EXPECT_EQ(geteuid(), conn.owner_uid);
+	EXPECT_EQ(getegid(), conn.owner_gid);
+	EXPECT_EQ(FASTIPC_EP_NAMED | FASTIPC_EP_ACCEPT_FORWARDS, conn.ep_flags);
+	EXPECT_EQ(128, conn.slot_size);
+	EXPECT_EQ(5, conn.nslots);
+	EXPECT_EQ(3, conn.max_oneway);
+	EXPECT_EQ(100, conn.max_reply);
+	EXPECT_EQ(0, conn.reserved0);
+	EXPECT_EQ(0, conn.reserved[0]);
+	EXPECT_EQ(0, conn.reserved[1]);
+	/* By fd, the same; an unset max_reply is the largest payload. */
+	ASSERT_EQ(0, connect_info(self->fd, NULL, &conn));
+	EXPECT_EQ(geteuid(), conn.owner_uid);
+	EXPECT_EQ(100, conn.max_reply);
+}
+
+/*
+ * An impostor: a user takes a name first. The client cannot tell it by the
+ * name, but CONNECT names the owner, and an anonymous endpoint has one too.
+ */
+TEST_F(port, connect_names_the_owner_of_an_endpoint_another_user_created)
+{
+	struct fastipc_connect conn;
+	int ready[2], hold[2];
+	char c;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to switch users");
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(hold));
+	pid = fipc_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct fipc_ep ep;
+
+		close(ready[0]);
+		close(hold[1]);
+		CHILD_CHECK(fipc_drop_privs(FIPC_NOBODY, FIPC_NOBODY) == 0);
+		CHILD_CHECK(fipc_ep_open_flags(&ep, 0, 0, self->name, 0666, 64, 2) == 0);
+		CHILD_CHECK(write(ready[1], "r", 1) == 1);
+		/* Keep the endpoint until the parent has looked. */
+		CHILD_CHECK(read(hold[0], &c, 1) == 0);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(hold[0]);
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	ASSERT_EQ(0, connect_info(-1, self->name, &conn));
+	EXPECT_EQ(FIPC_NOBODY, conn.owner_uid);
+	EXPECT_EQ(FIPC_NOBODY, conn.owner_gid);
+	EXPECT_EQ(FASTIPC_EP_NAMED, conn.ep_flags);
+	EXPECT_EQ(64, conn.slot_size);
+	EXPECT_EQ(FASTIPC_MAX_PAYLOAD, conn.max_reply);
+	close(hold[1]);
+	close(ready[0]);
+	EXPECT_EQ(0, fipc_reap(pid));
+}
+
+TEST_F(port, connect_rejects_a_nonzero_reserved_field)
+{
+	struct fastipc_connect conn = { .flags = FASTIPC_CONNECT_FD, .reserved0 = 1 };
+	int fd = fipc_open();
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fipc_ep_create(self->fd, NULL, 0, self->buf, 0, 128, 2));
+	conn.ep_fd = self->fd;
+	EXPECT_EQ(-EINVAL, fipc_ioctl(fd, FASTIPC_IOC_CONNECT, &conn));
+	conn.reserved0 = 0;
+	EXPECT_EQ(0, fipc_ioctl(fd, FASTIPC_IOC_CONNECT, &conn));
+	close(fd);
 }
 
 TEST_F(port, connect_to_unknown_name_is_enoent)

@@ -244,4 +244,105 @@ TEST_F(pair, forward_of_a_call_whose_caller_gave_up_is_ecanceled)
 	EXPECT_EQ(-EAGAIN, fipc_recv_nonblock(self->b.fd, NULL));
 }
 
+TEST_F(pair, forward_to_an_endpoint_that_did_not_opt_in_is_eperm_and_keeps_the_token)
+{
+	struct fastipc_serve msg, none;
+	struct fipc_async call;
+	struct fipc_ep closed;
+
+	ASSERT_EQ(0, fipc_ep_open_flags(&closed, 0, 0, NULL, 0, 256, 2));
+	ASSERT_EQ(0, call_and_hold(self, &call, &msg, 1));
+	EXPECT_EQ(-EPERM, fipc_forward(self->a.fd, closed.fd, msg.token, 2, "x", 1));
+	EXPECT_EQ(-EAGAIN, fipc_recv_nonblock(closed.fd, &none));
+	/* Still ours to answer. */
+	ASSERT_EQ(0, fipc_reply(self->a.fd, msg.token, 7, "ok", 2));
+	ASSERT_EQ(0, fipc_async_join(&call));
+	EXPECT_EQ(7, call.call.status);
+	fipc_ep_close(&closed);
+}
+
+/*
+ * A server running as nobody receives a call from root and forwards it: the
+ * target sees the request as nobody's, with root as the caller, never as a
+ * request root made.
+ */
+TEST_F(pair, a_forwarded_call_comes_from_its_forwarder_and_names_its_caller_apart)
+{
+	struct fastipc_serve msg, fwd;
+	struct fipc_async call;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to switch users");
+	ASSERT_EQ(0, fipc_async_call(&call, &self->c, 1, "hello", 5, 0));
+	pid = fipc_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		CHILD_CHECK(fipc_drop_privs(FIPC_NOBODY, FIPC_NOBODY) == 0);
+		CHILD_CHECK(fipc_recv(self->a.fd, &msg) == 0);
+		CHILD_CHECK(msg.uid == 0 && msg.caller_uid == 0);
+		CHILD_CHECK(!(msg.msg_flags & FASTIPC_MSG_FORWARDED));
+		CHILD_CHECK(fipc_forward(self->a.fd, self->tb.fd, msg.token, 3, "rm -rf", 6) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, fipc_reap(pid));
+	ASSERT_EQ(0, fipc_recv(self->b.fd, &fwd));
+	EXPECT_EQ(FASTIPC_MSG_FORWARDED, fwd.msg_flags);
+	EXPECT_EQ((uint32_t)pid, fwd.pid);
+	EXPECT_EQ(FIPC_NOBODY, fwd.uid);
+	EXPECT_EQ(FIPC_NOBODY, fwd.gid);
+	EXPECT_EQ((uint32_t)getpid(), fwd.caller_pid);
+	EXPECT_EQ(geteuid(), fwd.caller_uid);
+	EXPECT_EQ(getegid(), fwd.caller_gid);
+	ASSERT_EQ(0, fipc_reply(self->b.fd, fwd.token, 0, NULL, 0));
+	EXPECT_EQ(0, fipc_async_join(&call));
+}
+
+TEST_F(pair, a_call_not_forwarded_names_its_sender_as_its_caller)
+{
+	struct fastipc_serve msg;
+	struct fipc_async call;
+
+	ASSERT_EQ(0, call_and_hold(self, &call, &msg, 1));
+	EXPECT_EQ(0, msg.msg_flags);
+	EXPECT_EQ((uint32_t)getpid(), msg.pid);
+	EXPECT_EQ(msg.pid, msg.caller_pid);
+	EXPECT_EQ(msg.uid, msg.caller_uid);
+	EXPECT_EQ(msg.gid, msg.caller_gid);
+	ASSERT_EQ(0, fipc_reply(self->a.fd, msg.token, 0, NULL, 0));
+	EXPECT_EQ(0, fipc_async_join(&call));
+}
+
+/* The reply limit of every endpoint a call passes through holds. */
+TEST_F(pair, a_reply_longer_than_an_endpoint_on_the_route_declared_is_emsgsize)
+{
+	struct fastipc_serve msg, fwd;
+	struct fipc_client c16;
+	struct fipc_async call;
+	struct fipc_ep small;
+	uint8_t reply[17];
+
+	fipc_fill(reply, sizeof(reply), 3);
+	ASSERT_EQ(0, fipc_ep_open_flags(&small, FASTIPC_EP_ACCEPT_FORWARDS, 16, NULL, 0, 256, 2));
+	ASSERT_EQ(0, fipc_client_open(&c16, small.fd, NULL, 512));
+	/* Straight: 17 bytes are refused, the token held, 16 go. */
+	ASSERT_EQ(0, fipc_async_call(&call, &c16, 1, NULL, 0, 0));
+	ASSERT_EQ(0, fipc_recv(small.fd, &msg));
+	EXPECT_EQ(-EMSGSIZE, fipc_reply(small.fd, msg.token, 0, reply, 17));
+	ASSERT_EQ(0, fipc_reply(small.fd, msg.token, 0, reply, 16));
+	ASSERT_EQ(0, fipc_async_join(&call));
+	EXPECT_EQ(16, call.call.reply_len);
+	/* Forwarded on to b, which has no limit of its own: still 16. */
+	ASSERT_EQ(0, fipc_async_call(&call, &c16, 1, NULL, 0, 0));
+	ASSERT_EQ(0, fipc_recv(small.fd, &msg));
+	ASSERT_EQ(0, fipc_forward(small.fd, self->b.fd, msg.token, 2, NULL, 0));
+	ASSERT_EQ(0, fipc_recv(self->b.fd, &fwd));
+	EXPECT_EQ(-EMSGSIZE, fipc_reply(self->b.fd, fwd.token, 0, reply, 17));
+	ASSERT_EQ(0, fipc_reply(self->b.fd, fwd.token, 0, reply, 16));
+	ASSERT_EQ(0, fipc_async_join(&call));
+	EXPECT_EQ(16, call.call.reply_len);
+	fipc_client_close(&c16);
+	fipc_ep_close(&small);
+}
+
 TEST_HARNESS_MAIN

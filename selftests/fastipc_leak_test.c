@@ -45,7 +45,6 @@ TEST_F(out, serve_overwrites_every_out_field)
 	s.reply_token = 0;
 	s.reply_addr = 0;
 	s.reply_len = 0;
-	s.reserved0 = 0;
 	memset(s.reserved, 0, sizeof(s.reserved));
 	ASSERT_EQ(0, fipc_ioctl(self->ep.fd, FASTIPC_IOC_SERVE, &s));
 	EXPECT_EQ(FASTIPC_MSG_ONEWAY, s.msg_flags);
@@ -54,10 +53,12 @@ TEST_F(out, serve_overwrites_every_out_field)
 	EXPECT_EQ((uint32_t)getpid(), s.pid);
 	EXPECT_EQ(geteuid(), s.uid);
 	EXPECT_EQ(getegid(), s.gid);
+	EXPECT_EQ((uint32_t)getpid(), s.caller_pid);
+	EXPECT_EQ(geteuid(), s.caller_uid);
+	EXPECT_EQ(getegid(), s.caller_gid);
 	EXPECT_GE(s.offset, self->ep.pool_off);
 	EXPECT_LT(s.offset, self->ep.pool_len);
 	EXPECT_FALSE(looks_like_kernel_address(s.token));
-	EXPECT_EQ(0, s.reserved0);
 	EXPECT_EQ(0, s.reserved[0]);
 	EXPECT_EQ(0, s.reserved[1]);
 
@@ -65,6 +66,7 @@ TEST_F(out, serve_overwrites_every_out_field)
 	s.flags = FASTIPC_SERVE_REPLY;
 	s.reply_token = s.token;
 	s.msg_flags = s.opcode = s.len = s.pid = s.uid = s.gid = 0xa5a5a5a5;
+	s.caller_pid = s.caller_uid = s.caller_gid = 0xa5a5a5a5;
 	s.token = s.offset = 0xa5a5a5a5a5a5a5a5ULL;
 	ASSERT_EQ(0, fipc_ioctl(self->ep.fd, FASTIPC_IOC_SERVE, &s));
 	EXPECT_EQ(0, s.msg_flags);
@@ -75,6 +77,9 @@ TEST_F(out, serve_overwrites_every_out_field)
 	EXPECT_EQ(0, s.pid);
 	EXPECT_EQ(0, s.uid);
 	EXPECT_EQ(0, s.gid);
+	EXPECT_EQ(0, s.caller_pid);
+	EXPECT_EQ(0, s.caller_uid);
+	EXPECT_EQ(0, s.caller_gid);
 }
 
 TEST_F(out, call_overwrites_status_and_reply_length)

@@ -81,12 +81,18 @@ static inline void fipc_set_name(__u8 *dst, const char *name)
 		memcpy(dst, name, len < FASTIPC_NAME_MAX ? len : FASTIPC_NAME_MAX);
 }
 
-/* Makes @fd an endpoint (named when @name is not NULL). */
-static inline int fipc_ep_create(int fd, const char *name, uint32_t mode, uint32_t pool_buf,
-				 uint64_t pool_offset, uint32_t slot_size, uint32_t nslots)
+/*
+ * Makes @fd an endpoint (named when @name is not NULL) with @flags and
+ * @max_reply. The tests' endpoints take forwarded calls and any reply unless
+ * a test says otherwise.
+ */
+static inline int fipc_ep_create_flags(int fd, uint32_t flags, uint32_t max_reply,
+				       const char *name, uint32_t mode, uint32_t pool_buf,
+				       uint64_t pool_offset, uint32_t slot_size, uint32_t nslots)
 {
 	struct fastipc_ep_create ep = {
-		.flags = name ? FASTIPC_EP_NAMED : 0,
+		.flags = flags | (name ? FASTIPC_EP_NAMED : 0),
+		.max_reply = max_reply,
 		.mode = mode,
 		.pool_buf = pool_buf,
 		.pool_offset = pool_offset,
@@ -96,6 +102,13 @@ static inline int fipc_ep_create(int fd, const char *name, uint32_t mode, uint32
 
 	fipc_set_name(ep.name, name);
 	return fipc_ioctl(fd, FASTIPC_IOC_EP_CREATE, &ep);
+}
+
+static inline int fipc_ep_create(int fd, const char *name, uint32_t mode, uint32_t pool_buf,
+				 uint64_t pool_offset, uint32_t slot_size, uint32_t nslots)
+{
+	return fipc_ep_create_flags(fd, FASTIPC_EP_ACCEPT_FORWARDS, 0, name, mode, pool_buf,
+				    pool_offset, slot_size, nslots);
 }
 
 static inline int fipc_connect_fd(int fd, int ep_fd)
@@ -134,9 +147,10 @@ static inline void fipc_ep_close(struct fipc_ep *ep)
 	ep->pool = NULL;
 }
 
-/* Opens a port and makes it an endpoint; @ep->fd is -1 on failure. */
-static inline int fipc_ep_open(struct fipc_ep *ep, const char *name, uint32_t mode,
-			       uint32_t slot_size, uint32_t nslots)
+/* Opens a port and makes it an endpoint with @flags; @ep->fd is -1 on failure. */
+static inline int fipc_ep_open_flags(struct fipc_ep *ep, uint32_t flags, uint32_t max_reply,
+				     const char *name, uint32_t mode, uint32_t slot_size,
+				     uint32_t nslots)
 {
 	int ret;
 
@@ -156,13 +170,21 @@ static inline int fipc_ep_open(struct fipc_ep *ep, const char *name, uint32_t mo
 	if (ret < 0)
 		goto fail;
 	ep->pool_id = ret;
-	ret = fipc_ep_create(ep->fd, name, mode, ep->pool_id, ep->pool_off, slot_size, nslots);
+	ret = fipc_ep_create_flags(ep->fd, flags, max_reply, name, mode, ep->pool_id,
+				   ep->pool_off, slot_size, nslots);
 	if (ret)
 		goto fail;
 	return 0;
 fail:
 	fipc_ep_close(ep);
 	return ret;
+}
+
+static inline int fipc_ep_open(struct fipc_ep *ep, const char *name, uint32_t mode,
+			       uint32_t slot_size, uint32_t nslots)
+{
+	return fipc_ep_open_flags(ep, FASTIPC_EP_ACCEPT_FORWARDS, 0, name, mode, slot_size,
+				  nslots);
 }
 
 /* A client port with a registered reply buffer. */

@@ -387,12 +387,13 @@ static const struct field fields[C_RANDOM][12] = {
 		FLD(fastipc_ep_create, slot_size, F_LEN, FASTIPC_MAX_PAYLOAD),
 		FLD(fastipc_ep_create, pool_offset, F_LEN, CHUNK),
 		FLD(fastipc_ep_create, nslots, F_LEN, FASTIPC_MAX_SLOTS),
-		FLD(fastipc_ep_create, reserved0, F_RES, 0),
+		FLD(fastipc_ep_create, max_reply, F_LEN, FASTIPC_MAX_PAYLOAD),
 		FLD(fastipc_ep_create, reserved[1], F_RES, 0),
 	},
 	[C_CONNECT] = {
 		FLD(fastipc_connect, flags, F_FLAGS, FASTIPC_CONNECT_ALL),
 		FLD(fastipc_connect, ep_fd, F_FD, 0),
+		FLD(fastipc_connect, reserved0, F_RES, 0),
 		FLD(fastipc_connect, reserved[0], F_RES, 0),
 	},
 	[C_CALL] = {
@@ -408,8 +409,8 @@ static const struct field fields[C_RANDOM][12] = {
 		FLD(fastipc_serve, reply_token, F_TOKEN, 0),
 		FLD(fastipc_serve, reply_addr, F_PTR, 0),
 		FLD(fastipc_serve, reply_len, F_LEN, FASTIPC_MAX_PAYLOAD),
-		FLD(fastipc_serve, reserved0, F_RES, 0),
 		FLD(fastipc_serve, reserved[0], F_RES, 0),
+		FLD(fastipc_serve, reserved[1], F_RES, 0),
 	},
 	[C_FORWARD] = {
 		FLD(fastipc_forward, flags, F_FLAGS, 0),
@@ -611,8 +612,11 @@ static void build(uint64_t *s, enum cmd c, void *arg)
 		e->slot_size = chance(s, 50) ? 64u << rnd_below(s, 8) : 1 + rnd_below(s, 8192);
 		e->nslots = 1 + rnd_below(s, 32);
 		e->pool_offset = rnd_below(s, 4) * 64;
+		e->max_reply = chance(s, 50) ? 0 : rnd_below(s, 8192);
+		if (chance(s, 70))
+			e->flags = FASTIPC_EP_ACCEPT_FORWARDS;
 		if (chance(s, 50)) {
-			e->flags = FASTIPC_EP_NAMED;
+			e->flags |= FASTIPC_EP_NAMED;
 			e->mode = chance(s, 80) ? 0600 : rnd_below(s, 01000);
 			pick_name(s, e->name);
 		}

@@ -231,7 +231,8 @@ static int sep_create(struct sep *e, unsigned int gen)
 	uint32_t slot = e->sink ? SINK_SLOT : SLOT_SIZE;
 	uint32_t nslots = e->sink ? SINK_NSLOTS : NSLOTS;
 	struct fastipc_ep_create c = {
-		.flags = FASTIPC_EP_NAMED, .mode = 0600, .slot_size = slot, .nslots = nslots,
+		.flags = FASTIPC_EP_NAMED | FASTIPC_EP_ACCEPT_FORWARDS,
+		.mode = 0600, .slot_size = slot, .nslots = nslots,
 	};
 	uint32_t id;
 	int fd, ret = -EEXIST, tries;

@@ -37,8 +37,14 @@
 
 #define FASTIPC_IOCTL_MAGIC	0xF1
 
-/* Bumped only for incompatible changes; additions show up as feature bits. */
-#define FASTIPC_ABI_VERSION	1
+/*
+ * Bumped only for incompatible changes; additions show up as feature bits.
+ * 2: a forwarded call names its forwarder as the sender and its caller in
+ * separate fields, and is accepted only by endpoints created with
+ * FASTIPC_EP_ACCEPT_FORWARDS; CONNECT reports the endpoint's owner and
+ * limits; struct fastipc_msg_info grew to carry the caller.
+ */
+#define FASTIPC_ABI_VERSION	2
 
 /* Named endpoints: 1..FASTIPC_NAME_MAX-1 bytes of [A-Za-z0-9._:-], NUL padded. */
 #define FASTIPC_NAME_MAX	64
@@ -114,7 +120,9 @@ struct fastipc_buf_unregister {
 
 /**
  * struct fastipc_ep_create - FASTIPC_IOC_EP_CREATE
- * @flags: FASTIPC_EP_NAMED to publish the endpoint under @name.
+ * @flags: FASTIPC_EP_NAMED to publish the endpoint under @name;
+ *	FASTIPC_EP_ACCEPT_FORWARDS to take calls other servers forward here
+ *	(FASTIPC_IOC_FORWARD), refused otherwise.
  * @mode: for a named endpoint, permission bits like a file's (e.g. 0600,
  *	0660, 0666): connecting needs the write bit of the class the caller
  *	falls in (owner, group, other), or CAP_IPC_OWNER. Must be 0 when
@@ -125,6 +133,9 @@ struct fastipc_buf_unregister {
  *	request or one-way payload the endpoint accepts.
  * @pool_offset: where the pool starts in @pool_buf.
  * @nslots: receive slots, 1..FASTIPC_MAX_SLOTS.
+ * @max_reply: the largest reply the endpoint's server will send,
+ *	0..FASTIPC_MAX_PAYLOAD, 0 for FASTIPC_MAX_PAYLOAD. CONNECT tells
+ *	clients; a longer reply fails with EMSGSIZE.
  * @reserved: must be 0.
  *
  * Makes the port an endpoint. Its receive pool is @nslots slots of
@@ -134,9 +145,9 @@ struct fastipc_buf_unregister {
  * slot stays the server's until it replies to the call (or releases the
  * one-way message) through FASTIPC_IOC_SERVE or forwards it. One-way messages
  * may hold at most half the slots (rounded up), so calls always find room
- * eventually. A named endpoint is published in the caller's IPC namespace,
- * owned by the caller's euid and egid, and unpublished when the endpoint's
- * last fd is closed.
+ * eventually. The endpoint is owned by the caller's euid and egid, which
+ * CONNECT reports. A named endpoint is published in the caller's IPC
+ * namespace and unpublished when the endpoint's last fd is closed.
  *
  * Errors: EBUSY the port is already an endpoint or a client; ENOENT no such
  * @pool_buf; EINVAL the pool does not fit in the buffer, or a bad name or mode;
@@ -152,12 +163,13 @@ struct fastipc_ep_create {
 	__u32 slot_size;
 	__aligned_u64 pool_offset;
 	__u32 nslots;
-	__u32 reserved0;
+	__u32 max_reply;
 	__aligned_u64 reserved[2];
 };
 
-#define FASTIPC_EP_NAMED	_BITUL(0)
-#define FASTIPC_EP_ALL		FASTIPC_EP_NAMED
+#define FASTIPC_EP_NAMED		_BITUL(0)
+#define FASTIPC_EP_ACCEPT_FORWARDS	_BITUL(1)
+#define FASTIPC_EP_ALL			(FASTIPC_EP_NAMED | FASTIPC_EP_ACCEPT_FORWARDS)
 
 /**
  * struct fastipc_connect - FASTIPC_IOC_CONNECT
@@ -167,9 +179,21 @@ struct fastipc_ep_create {
  * @ep_fd: with FASTIPC_CONNECT_FD, the fd; else must be 0.
  * @name: without FASTIPC_CONNECT_FD, the endpoint's name in the caller's IPC
  *	namespace; else must be all 0.
+ * @owner_uid: out, the euid that created the endpoint, in the caller's user
+ *	namespace (overflowuid if unmapped).
+ * @owner_gid: out, its egid likewise.
+ * @ep_flags: out, the FASTIPC_EP_* flags the endpoint was created with.
+ * @slot_size: out, the largest request or one-way payload it accepts.
+ * @nslots: out, its receive slots.
+ * @max_oneway: out, how many of them one-way messages may hold.
+ * @max_reply: out, the largest reply its server will send.
+ * @reserved0: must be 0.
  * @reserved: must be 0.
  *
- * Makes the port a client of the endpoint.
+ * Makes the port a client of the endpoint and describes it. Names are first
+ * come, first served: a client that cares whom it talks to checks
+ * @owner_uid (and @owner_gid) before sending anything, and closes the port
+ * if they are not whom it expects.
  *
  * Errors: EBUSY the port is already an endpoint or a client; ENOENT no
  * endpoint of that name; EACCES the endpoint's mode denies the caller; EBADF
@@ -180,6 +204,14 @@ struct fastipc_connect {
 	__u32 flags;
 	__s32 ep_fd;
 	__u8 name[FASTIPC_NAME_MAX];
+	__u32 owner_uid;
+	__u32 owner_gid;
+	__u32 ep_flags;
+	__u32 slot_size;
+	__u32 nslots;
+	__u32 max_oneway;
+	__u32 max_reply;
+	__u32 reserved0;
 	__aligned_u64 reserved[2];
 };
 
@@ -195,6 +227,8 @@ struct fastipc_connect {
  * @reply_buf: in, id of the caller's registered buffer for the reply.
  * @reply_offset: in, where in @reply_buf the reply goes.
  * @reply_cap: in, room for the reply at @reply_offset; must fit the buffer.
+ *	Replies are limited to the smallest of this and the max_reply of every
+ *	endpoint the call reaches.
  * @timeout_ns: in, relative timeout, 0 for none. The deadline is set when the
  *	call is first entered and kept across restarts.
  * @status: out, the server's status word.
@@ -284,18 +318,24 @@ struct fastipc_send {
  * @reply_addr: in, the reply payload in any readable memory of the server.
  * @reply_len: in, its length; 0 for a one-way message.
  *	Without FASTIPC_SERVE_REPLY the four reply fields must be 0.
- * @msg_flags: out, FASTIPC_MSG_ONEWAY for a one-way message.
+ * @msg_flags: out, FASTIPC_MSG_ONEWAY for a one-way message,
+ *	FASTIPC_MSG_FORWARDED for a call another server forwarded here.
  * @token: out, the received message's token, for the reply (or the release
  *	of a one-way message's slot). Each token is answered once.
  * @offset: out, where the payload is in the pool's registered buffer.
  * @opcode: out, the message's opcode.
  * @len: out, the payload's length.
  * @pid: out, the sender's thread-group id in the server's PID namespace
- *	(0 if not visible there).
+ *	(0 if not visible there). The sender of a forwarded call is the
+ *	process that forwarded it.
  * @uid: out, the sender's euid in the server's user namespace (overflowuid
  *	if unmapped).
  * @gid: out, the sender's egid likewise.
- * @reserved0: must be 0.
+ * @caller_pid: out, like @pid, for the process that made the call: the
+ *	sender itself unless FASTIPC_MSG_FORWARDED. What a forwarded call
+ *	asks for was chosen by its forwarder, not by its caller.
+ * @caller_uid: out, like @uid, for that process.
+ * @caller_gid: out, like @gid, for that process.
  * @reserved: must be 0.
  *
  * On an endpoint port. The reply part is done first: the reply is copied
@@ -336,7 +376,9 @@ struct fastipc_serve {
 	__u32 pid;
 	__u32 uid;
 	__u32 gid;
-	__u32 reserved0;
+	__u32 caller_pid;
+	__u32 caller_uid;
+	__u32 caller_gid;
 	__aligned_u64 reserved[2];
 };
 
@@ -347,6 +389,7 @@ struct fastipc_serve {
 				 FASTIPC_SERVE_NONBLOCK)
 
 #define FASTIPC_MSG_ONEWAY	_BITUL(0)
+#define FASTIPC_MSG_FORWARDED	_BITUL(1)
 
 /**
  * struct fastipc_forward - FASTIPC_IOC_FORWARD
@@ -361,11 +404,14 @@ struct fastipc_serve {
  *
  * On an endpoint port: hands the call behind @token, with a new request, to
  * another endpoint (a tail call). The token is consumed; the target's server
- * replies straight to the original caller.
+ * replies straight to the original caller. The target receives the call
+ * from the forwarding process (pid, uid and gid), flagged
+ * FASTIPC_MSG_FORWARDED, with the original caller in the caller_* fields.
  *
  * Errors: ENOENT @token not held; EINVAL @token is a one-way message, or
  * @target_fd is not a fastipc port reaching an endpoint; EBADF @target_fd is
- * not open; EMSGSIZE @len exceeds the target's slot size; EAGAIN the target
+ * not open; EPERM the target was not created with FASTIPC_EP_ACCEPT_FORWARDS
+ * (the token is still held); EMSGSIZE @len exceeds the target's slot size; EAGAIN the target
  * has no free slot (the token is still held); ELOOP the call has been
  * forwarded FASTIPC_MAX_FORWARDS times (the caller gets ELOOP, the token is
  * consumed); ECANCELED the caller gave up (token consumed); EPIPE the target
@@ -454,7 +500,7 @@ struct fastipc_uring_call {
 
 /**
  * struct fastipc_msg_info - a received message, as FASTIPC_URING_RECV stores it
- * @flags: FASTIPC_MSG_ONEWAY for a one-way message.
+ * @flags: FASTIPC_MSG_ONEWAY, FASTIPC_MSG_FORWARDED.
  * @opcode: the message's opcode.
  * @token: the message's token, for FASTIPC_URING_REPLY or FASTIPC_IOC_SERVE.
  * @offset: where the payload is in the pool's registered buffer.
@@ -462,6 +508,10 @@ struct fastipc_uring_call {
  * @pid: the sender's thread-group id in the receiver's PID namespace.
  * @uid: the sender's euid in the receiver's user namespace.
  * @gid: the sender's egid likewise.
+ * @caller_pid: the caller's thread-group id likewise.
+ * @caller_uid: the caller's euid likewise.
+ * @caller_gid: the caller's egid likewise.
+ * @reserved0: 0.
  * @reserved: 0.
  *
  * The fields mean what FASTIPC_IOC_SERVE's out fields of the same names mean.
@@ -475,6 +525,10 @@ struct fastipc_msg_info {
 	__u32 pid;
 	__u32 uid;
 	__u32 gid;
+	__u32 caller_pid;
+	__u32 caller_uid;
+	__u32 caller_gid;
+	__u32 reserved0;
 	__aligned_u64 reserved;
 };
 
