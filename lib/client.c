@@ -47,6 +47,7 @@ struct fastipc_client {
 	bool short_circuit;		/* atomic */
 	struct fastipc_server *local;	/* the server, when it is ours */
 	unsigned long gen;
+	struct fastipc_endpoint_info ep;	/* as CONNECT described it */
 	/* Credentials a short-circuited handler sees. */
 	pid_t pid;
 	uid_t uid;
@@ -455,6 +456,15 @@ static int client_new(struct fastipc_connect *conn, const char *name,
 	ret = fastipc_ioctl(cl->fd, FASTIPC_IOC_CONNECT, conn);
 	if (ret)
 		goto fail;
+	cl->ep = (struct fastipc_endpoint_info){
+		.owner_uid = conn->owner_uid,
+		.owner_gid = conn->owner_gid,
+		.ep_flags = conn->ep_flags,
+		.slot_size = conn->slot_size,
+		.nslots = conn->nslots,
+		.max_oneway = conn->max_oneway,
+		.max_reply = conn->max_reply,
+	};
 	cl->ports->fd = cl->fd;
 	cl->gen = __atomic_load_n(&fastipc_fork_gen, __ATOMIC_RELAXED);
 	cl->ports->gen = cl->gen;
@@ -568,9 +578,13 @@ static int call_local(struct fastipc_client *cl, struct tbuf *t, unsigned int ho
 		.opcode = opcode,
 		.data = req,
 		.len = req_len,
+		.flags = hops ? FASTIPC_MSG_FORWARDED : 0,
 		.pid = cl->pid,
 		.uid = cl->uid,
 		.gid = cl->gid,
+		.caller_pid = cl->pid,
+		.caller_uid = cl->uid,
+		.caller_gid = cl->gid,
 		.reply = dst,
 		.reply_cap = cap,
 	};
@@ -646,10 +660,18 @@ static int client_call(struct fastipc_client *cl, uint32_t opcode, const void *r
 	return 0;
 }
 
+void fastipc_client_endpoint(const struct fastipc_client *cl, struct fastipc_endpoint_info *info)
+{
+	*info = cl->ep;
+}
+
 int fastipc_client_forward(struct fastipc_client *cl, unsigned int hops, uint32_t opcode,
 			   const void *req, uint32_t req_len, void *dst, uint32_t cap,
 			   struct fastipc_reply *reply)
 {
+	/* As the device would refuse FASTIPC_IOC_FORWARD. */
+	if (!(cl->ep.ep_flags & FASTIPC_EP_ACCEPT_FORWARDS))
+		return -EPERM;
 	if (!fastipc_client_is_local(cl))
 		return client_call(cl, opcode, req, req_len, dst, cap, reply, 0);
 	if (cap > cl->reply_size)

@@ -141,6 +141,37 @@ int fastipc_client_connect_fd(int ep_fd, const struct fastipc_client_params *par
 			      struct fastipc_client **clientp);
 
 /**
+ * struct fastipc_endpoint_info - the endpoint a client reached
+ * @owner_uid: the effective uid that created it (as this process's user
+ *	namespace sees it): names are first come, first served, so check it
+ *	before trusting the endpoint with anything.
+ * @owner_gid: its effective gid likewise.
+ * @ep_flags: FASTIPC_EP_* flags it was created with
+ *	(FASTIPC_EP_ACCEPT_FORWARDS: fastipc_msg_forward() may target it).
+ * @slot_size: the largest request or one-way message it takes.
+ * @nslots: messages it holds at once.
+ * @max_oneway: how many of those may be one-way messages.
+ * @max_reply: the largest reply its server sends.
+ */
+struct fastipc_endpoint_info {
+	uid_t owner_uid;
+	gid_t owner_gid;
+	uint32_t ep_flags;
+	uint32_t slot_size;
+	uint32_t nslots;
+	uint32_t max_oneway;
+	uint32_t max_reply;
+};
+
+/**
+ * fastipc_client_endpoint() - describe the endpoint a client reached
+ * @client: the client
+ * @info: where to store the description the kernel gave at connect time
+ */
+void fastipc_client_endpoint(const struct fastipc_client *client,
+			     struct fastipc_endpoint_info *info);
+
+/**
  * fastipc_client_close() - disconnect and free a client
  * @client: the client, or NULL
  *
@@ -258,8 +289,9 @@ int fastipc_send(struct fastipc_client *client, uint32_t opcode, const void *dat
  * @slot_size: the largest request or one-way message; 0 for
  *	FASTIPC_DEFAULT_SLOT_SIZE
  * @nslots: messages the endpoint holds at once; 0 for FASTIPC_DEFAULT_NSLOTS
- * @reply_size: room handlers get for a reply; 0 for @slot_size
- * @flags: must be 0
+ * @reply_size: room handlers get for a reply; 0 for @slot_size. Also the
+ *	largest reply the endpoint declares to its clients.
+ * @flags: FASTIPC_SERVER_* flags
  */
 struct fastipc_server_params {
 	const char *name;
@@ -270,17 +302,32 @@ struct fastipc_server_params {
 	uint32_t flags;
 };
 
+/*
+ * Take calls other servers forward here (fastipc_msg_forward()); without it
+ * their forwards fail with -EPERM.
+ */
+#define FASTIPC_SERVER_ACCEPT_FORWARDS	(1U << 0)
+#define FASTIPC_SERVER_ALL		FASTIPC_SERVER_ACCEPT_FORWARDS
+
 /**
  * struct fastipc_msg - a message as a handler sees it
  * @opcode: the message's opcode.
- * @flags: FASTIPC_MSG_ONEWAY for a one-way message.
+ * @flags: FASTIPC_MSG_ONEWAY for a one-way message; FASTIPC_MSG_FORWARDED
+ *	for a call another server forwarded here.
  * @data: the request bytes, in place in the endpoint's pool (or, when the
  *	call was short-circuited, in the caller's memory); read-only, valid
  *	until the handler returns.
  * @len: their length.
- * @pid: the sender's process id (0 if not visible in our PID namespace).
+ * @pid: the sender's process id (0 if not visible in our PID namespace):
+ *	for a forwarded call, the server that forwarded it.
  * @uid: the sender's effective uid.
  * @gid: the sender's effective gid.
+ * @caller_pid: the process that made the call, the sender itself unless
+ *	forwarded. A forwarded request was chosen by its forwarder: authorise
+ *	it by the sender, and by the caller only if the sender is trusted to
+ *	speak for it.
+ * @caller_uid: its effective uid.
+ * @caller_gid: its effective gid.
  * @reply: where the handler writes its reply; NULL for a one-way message.
  * @reply_cap: room at @reply; 0 for a one-way message.
  * @reply_len: the reply's length: 0 on entry, set by the handler.
@@ -293,6 +340,9 @@ struct fastipc_msg {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
+	pid_t caller_pid;
+	uid_t caller_uid;
+	gid_t caller_gid;
 	void *reply;
 	uint32_t reply_cap;
 	uint32_t reply_len;
@@ -438,8 +488,11 @@ int fastipc_server_dispatch(struct fastipc_server *server, unsigned int max);
  * @len: its length, at most that server's slot size
  *
  * A tail call, from a handler only: the call goes on to @client's endpoint
- * with the new request and the original caller's credentials, and that
- * server's reply and status go straight to the caller. On success the
+ * with the new request, from this process (the target's handler sees it as
+ * the sender, the original caller in @msg's caller fields, and
+ * FASTIPC_MSG_FORWARDED), and that server's reply and status go straight to
+ * the caller. The target must have been created with
+ * FASTIPC_SERVER_ACCEPT_FORWARDS (FASTIPC_EP_ACCEPT_FORWARDS). On success the
  * message is the handler's no more: the library does not answer it, the
  * handler's return value and @msg->reply_len are ignored, and @msg->data
  * and @msg->reply must not be used again.
@@ -448,7 +501,8 @@ int fastipc_server_dispatch(struct fastipc_server *server, unsigned int max);
  * into the target's pool, and the target's server runs on its own threads
  * whether or not @client would short-circuit. A short-circuited call has no
  * kernel token, so its forward is a call on @client from the handler's
- * thread (short-circuited too if @client allows it), the reply landing in
+ * thread (short-circuited too if @client allows it; through the device, the
+ * target sees a call of this process, not flagged forwarded), the reply landing in
  * @msg->reply (at most @msg->reply_cap bytes, else status -EMSGSIZE). The
  * caller sees no difference, except when the target closes after taking the
  * request: the handler then gets -EPIPE to answer.
@@ -456,7 +510,8 @@ int fastipc_server_dispatch(struct fastipc_server *server, unsigned int max);
  * Return: 0, or -errno. After -ELOOP (the caller gets it too), -ECANCELED
  * (the caller gave up) or -ENOENT (already forwarded) the message is consumed
  * as on success. On any other error it is still the handler's to answer:
- * -EINVAL a one-way message or a reserved @opcode, -EMSGSIZE @len exceeds
+ * -EPERM the target does not accept forwarded calls, -EINVAL a one-way
+ * message or a reserved @opcode, -EMSGSIZE @len exceeds
  * the target's slot size, -EAGAIN the target has no free slot (through the
  * device, where a forward never waits), -EPIPE the target is closed, -EFAULT
  * @data is not readable; short-circuited, any error of fastipc_call_copy().

@@ -183,8 +183,11 @@ static int server_open(struct fastipc_server *srv, const struct fastipc_server_p
 	ep.pool_buf = ret;
 	ep.slot_size = srv->slot_size;
 	ep.nslots = nslots;
+	ep.max_reply = srv->reply_size;
+	if (p->flags & FASTIPC_SERVER_ACCEPT_FORWARDS)
+		ep.flags |= FASTIPC_EP_ACCEPT_FORWARDS;
 	if (srv->named) {
-		ep.flags = FASTIPC_EP_NAMED;
+		ep.flags |= FASTIPC_EP_NAMED;
 		ep.mode = p->mode ? p->mode : 0600;
 		memcpy(ep.name, srv->name, sizeof(ep.name));
 	}
@@ -209,7 +212,7 @@ int fastipc_server_create(const struct fastipc_server_params *params,
 
 	fastipc_lib_init();
 	nslots = p->nslots ? p->nslots : FASTIPC_DEFAULT_NSLOTS;
-	if (p->flags || nslots > FASTIPC_MAX_SLOTS || p->slot_size > FASTIPC_MAX_PAYLOAD ||
+	if (p->flags & ~FASTIPC_SERVER_ALL || nslots > FASTIPC_MAX_SLOTS || p->slot_size > FASTIPC_MAX_PAYLOAD ||
 	    p->reply_size > FASTIPC_MAX_PAYLOAD)
 		return -EINVAL;
 	srv = calloc(1, sizeof(*srv));
@@ -467,6 +470,9 @@ void fastipc_server_receive(struct fastipc_server *srv, const struct fastipc_msg
 			.pid = mi->pid,
 			.uid = mi->uid,
 			.gid = mi->gid,
+			.caller_pid = mi->caller_pid,
+			.caller_uid = mi->caller_uid,
+			.caller_gid = mi->caller_gid,
 		},
 		.srv = srv,
 		.token = mi->token,
@@ -547,6 +553,9 @@ static int serve(struct fastipc_server *srv, void *reply, bool nonblock, unsigne
 			.pid = s.pid,
 			.uid = s.uid,
 			.gid = s.gid,
+			.caller_pid = s.caller_pid,
+			.caller_uid = s.caller_uid,
+			.caller_gid = s.caller_gid,
 		};
 		fastipc_server_receive(srv, &mi, reply, &ans);
 		token = s.token;

@@ -34,6 +34,34 @@ TEST(short_circuit_switch_reports_the_previous_setting)
 	EXPECT_EQ(1, fastipc_short_circuit(-1));
 }
 
+TEST(client_describes_the_endpoint_it_reached)
+{
+	struct fastipc_server_params p = {
+		.slot_size = 512, .nslots = 6, .reply_size = 300,
+		.flags = FASTIPC_SERVER_ACCEPT_FORWARDS,
+	};
+	struct fastipc_endpoint_info info;
+	struct fastipc_server *srv;
+	struct fastipc_client *cl;
+
+	ASSERT_EQ(0, fastipc_server_create(&p, &srv));
+	ASSERT_EQ(0, fastipc_client_connect_fd(fastipc_server_fd(srv), NULL, &cl));
+	memset(&info, 0xa5, sizeof(info));
+	fastipc_client_endpoint(cl, &info);
+	EXPECT_EQ(geteuid(), info.owner_uid);
+	EXPECT_EQ(getegid(), info.owner_gid);
+	EXPECT_EQ(FASTIPC_EP_ACCEPT_FORWARDS, info.ep_flags);
+	EXPECT_EQ(512, info.slot_size);
+	EXPECT_EQ(6, info.nslots);
+	EXPECT_EQ(3, info.max_oneway);
+	EXPECT_EQ(300, info.max_reply);
+	fastipc_client_close(cl);
+	fastipc_server_destroy(srv);
+	/* Unknown server flags are refused. */
+	p.flags = 1U << 31;
+	EXPECT_EQ(-EINVAL, fastipc_server_create(&p, &srv));
+}
+
 TEST(connect_to_a_missing_name_is_enoent)
 {
 	struct fastipc_client *cl;

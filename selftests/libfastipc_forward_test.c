@@ -111,6 +111,7 @@ FIXTURE_SETUP(chain)
 		.slot_size = LT_SLOT,
 		.nslots = LT_NSLOTS,
 		.reply_size = LT_REPLY,
+		.flags = FASTIPC_SERVER_ACCEPT_FORWARDS,
 	};
 	uint32_t op;
 
@@ -220,7 +221,7 @@ TEST_F(chain, target_reply_and_status_reach_the_caller_byte_exact)
 	EXPECT_EQ(0, rep.len);
 }
 
-TEST_F(chain, target_sees_the_new_request_from_the_original_caller)
+TEST_F(chain, target_sees_the_new_request_flagged_forwarded)
 {
 	uint8_t payload[16] = "forwarded";
 	struct fastipc_reply rep;
@@ -234,7 +235,12 @@ TEST_F(chain, target_sees_the_new_request_from_the_original_caller)
 	ASSERT_EQ(0, rep.status);
 	ASSERT_EQ(sizeof(info), rep.len);
 	EXPECT_EQ(sizeof(payload), info.len);
-	EXPECT_EQ(0, info.flags);
+	/*
+	 * a's server and the caller are this process. A short-circuited call
+	 * has no token: its forward through the device is a new call.
+	 */
+	EXPECT_EQ(variant->a_local && !variant->b_local ? 0 : FASTIPC_MSG_FORWARDED,
+		  info.flags);
 	EXPECT_EQ(getpid(), info.pid);
 	EXPECT_EQ(geteuid(), info.uid);
 	EXPECT_EQ(getegid(), info.gid);
@@ -304,6 +310,32 @@ TEST_F(chain, second_forward_of_a_message_is_enoent)
 	wait_handled(self, 1);
 	EXPECT_EQ(0, self->st.ret);
 	EXPECT_EQ(-ENOENT, self->st.again);
+}
+
+TEST_F(chain, forward_to_a_server_that_takes_no_forwards_is_eperm_and_the_handler_answers)
+{
+	struct fastipc_server_params p = { .slot_size = LT_SLOT, .reply_size = LT_REPLY };
+	struct fastipc_client *to = self->st.to, *closed;
+	struct fastipc_endpoint_info info;
+	struct fastipc_server *srv;
+	struct fastipc_reply rep;
+	char name[64];
+
+	lt_name(name, sizeof(name), "fwd.closed");
+	p.name = name;
+	ASSERT_EQ(0, fastipc_server_create(&p, &srv));
+	ASSERT_EQ(0, fastipc_server_start(srv, 1));
+	ASSERT_EQ(0, lt_client(name, -1, variant->b_local, &closed));
+	fastipc_client_endpoint(closed, &info);
+	EXPECT_EQ(0, info.ep_flags & FASTIPC_EP_ACCEPT_FORWARDS);
+	self->st.to = closed;
+	ASSERT_EQ(0, pass(self, OP_ECHO, "x", 1, &rep));
+	self->st.to = to;
+	EXPECT_EQ(-EPERM, rep.status);
+	ASSERT_EQ(1, rep.len);
+	EXPECT_EQ(0, memcmp(rep.data, "A", 1));
+	fastipc_client_close(closed);
+	fastipc_server_destroy(srv);
 }
 
 TEST_F(chain, forwarding_in_a_loop_gives_eloop_to_the_caller)

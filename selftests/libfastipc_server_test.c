@@ -12,7 +12,7 @@
 
 TEST(create_rejects_bad_params)
 {
-	struct fastipc_server_params p = { .flags = 1 };
+	struct fastipc_server_params p = { .flags = FASTIPC_SERVER_ALL + 1 };
 	struct fastipc_server *srv;
 
 	EXPECT_EQ(-EINVAL, fastipc_server_create(&p, &srv));

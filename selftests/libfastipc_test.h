@@ -153,6 +153,7 @@ static inline int lt_server(struct lt_state *st, const char *name, struct fastip
 		.slot_size = LT_SLOT,
 		.nslots = LT_NSLOTS,
 		.reply_size = LT_REPLY,
+		.flags = FASTIPC_SERVER_ACCEPT_FORWARDS,
 	};
 	uint32_t op;
 	int ret;
