@@ -35,6 +35,9 @@
 #include <linux/module.h>
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 #include <asm/asm.h>
@@ -330,6 +333,93 @@ static int fastipc_copy_cal_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(fastipc_copy_cal);
 
+/*
+ * debugfs fastipc/copy_test, a hook for selftests/fastipc_copy_test.c and
+ * nothing else: a write of "<routine> <src> <len> <dst>" (the routine by its
+ * name in fastipc_copy_names, the addresses in hex) copies @len bytes from
+ * the user address @src into a scratch buffer filled with
+ * FASTIPC_COPY_TEST_POISON, with that routine alone, then copies the whole
+ * scratch buffer to the user address @dst; a read gives the routine's count
+ * of bytes not copied, of the last copy made through this open file.
+ */
+#define FASTIPC_COPY_TEST_MAX		SZ_1M
+#define FASTIPC_COPY_TEST_POISON	0xa5
+
+static int fastipc_copy_test_open(struct inode *inode, struct file *file)
+{
+	atomic_long_t *left = kmalloc(sizeof(*left), GFP_KERNEL);
+
+	if (!left)
+		return -ENOMEM;
+	atomic_long_set(left, -1);
+	file->private_data = left;
+	return 0;
+}
+
+static int fastipc_copy_test_release(struct inode *inode, struct file *file)
+{
+	kfree(file->private_data);
+	return 0;
+}
+
+static ssize_t fastipc_copy_test_write(struct file *file, const char __user *ubuf,
+				       size_t count, loff_t *ppos)
+{
+	atomic_long_t *result = file->private_data;
+	unsigned long src, len, dst, left;
+	char name[16];
+	void *scratch;
+	char *cmd;
+	int routine;
+	int ret;
+
+	if (count > 128)
+		return -EINVAL;
+	cmd = memdup_user_nul(ubuf, count);
+	if (IS_ERR(cmd))
+		return PTR_ERR(cmd);
+	ret = sscanf(cmd, "%15s %lx %lu %lx", name, &src, &len, &dst);
+	kfree(cmd);
+	if (ret != 4 || len > FASTIPC_COPY_TEST_MAX)
+		return -EINVAL;
+	routine = match_string(fastipc_copy_names, FASTIPC_COPY_NR, name);
+	if (routine < 0)
+		return routine;
+	scratch = vmalloc(max(len, 1UL));
+	if (!scratch)
+		return -ENOMEM;
+	memset(scratch, FASTIPC_COPY_TEST_POISON, len);
+	left = fastipc_copy_fns[routine](scratch, (const void __user *)src, len);
+	ret = copy_to_user((void __user *)dst, scratch, len) ? -EFAULT : 0;
+	vfree(scratch);
+	if (ret)
+		return ret;
+	atomic_long_set(result, left);
+	return count;
+}
+
+static ssize_t fastipc_copy_test_read(struct file *file, char __user *ubuf, size_t count,
+				      loff_t *ppos)
+{
+	long left = atomic_long_read((atomic_long_t *)file->private_data);
+	char out[24];
+	int n;
+
+	if (left < 0)
+		return 0;
+	n = scnprintf(out, sizeof(out), "%ld\n", left);
+	return simple_read_from_buffer(ubuf, count, ppos, out, n);
+}
+
+static const struct file_operations fastipc_copy_test_fops = {
+	.owner		= THIS_MODULE,
+	.open		= fastipc_copy_test_open,
+	.release	= fastipc_copy_test_release,
+	.read		= fastipc_copy_test_read,
+	.write		= fastipc_copy_test_write,
+	.llseek		= noop_llseek,
+};
+
 int fastipc_copy_init(struct dentry *debugfs_dir)
 {
 	bool given = copy_small_max >= 0 &&
@@ -347,5 +437,6 @@ int fastipc_copy_init(struct dentry *debugfs_dir)
 	pr_info("copy: unrolled up to %d bytes, then %s; non-temporal from %d bytes (0: never)\n",
 		copy_small_max, fastipc_copy_names[copy_bulk], copy_nt_min);
 	debugfs_create_file("copy_calibration", 0444, debugfs_dir, NULL, &fastipc_copy_cal_fops);
+	debugfs_create_file("copy_test", 0600, debugfs_dir, NULL, &fastipc_copy_test_fops);
 	return 0;
 }
