@@ -2,24 +2,104 @@
 /*
  * Registered buffers: regions of a process's memory pinned once and mapped
  * for the kernel, so payloads can be copied into them straight from another
- * process's memory. Pinned pages are charged to the registering process's
- * locked memory and checked against its RLIMIT_MEMLOCK unless it has
- * CAP_IPC_LOCK (account_locked_vm(), as VFIO does; io_uring's per-user
- * counter is not reachable from a module on 6.1).
+ * process's memory.
  *
- * Locking: port->mutex serialises (un)registration; port->buf_lock guards the
- * table for lookups from the call path. A buffer is released, which may
- * sleep, only outside any spinlock.
+ * Accounting. The pin belongs to the port, which may outlive the process
+ * that registered it: a child can register on a port it inherited and exit.
+ * A charge to that process's mm (account_locked_vm(), mm->locked_vm) would
+ * leave with it while the pages stay pinned, so each child of one parent
+ * could pin a whole RLIMIT_MEMLOCK more. Instead the pages are charged from
+ * registration until they are unpinned, whoever holds the buffer by then,
+ * to
+ *   - the registering task's user: user_struct's locked_vm, the counter
+ *     io_uring and iommufd charge their pins to, checked against the task's
+ *     RLIMIT_MEMLOCK unless it has CAP_IPC_LOCK; and
+ *   - the registering mm's pinned_vm (VmPin in /proc/PID/status), which only
+ *     reports them, for as long as the mm exists.
+ * The buffer keeps the user through a reference to the task's credentials:
+ * 6.1 does not export free_uid(), so a module cannot drop a reference to a
+ * user_struct itself.
+ *
+ * What may be pinned. Writing to page-cache pages through a long-term pin
+ * goes behind the filesystem's back (no page_mkwrite, no dirty tracking,
+ * pages written during writeback), so a region any part of which is a shared
+ * mapping of a file is refused with EOPNOTSUPP, unless the file is shmem
+ * (tmpfs, memfd, shared anonymous memory, SysV shm) or hugetlbfs, whose pages
+ * are never written back to a file. Private mappings of files are fine: the
+ * pin takes a private copy of each page. 6.12's GUP refuses most such
+ * mappings itself (with EFAULT), 6.1's pins them, so the check is ours on
+ * both. The mappings are checked and the pages pinned under one hold of the
+ * mmap lock, so nothing can be mapped in between.
+ *
+ * Locking: port->mutex serialises (un)registration, and nests the mmap lock
+ * of the registering process while it pins; port->buf_lock guards the table
+ * for lookups from the call path. A buffer is released, which may sleep,
+ * only outside any spinlock.
  */
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/hugetlb_inline.h>
 #include <linux/mm.h>
 #include <linux/nospec.h>
 #include <linux/overflow.h>
-#include <linux/sched/signal.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/user.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
+#include "compat.h"
 #include "fastipc.h"
+
+/*
+ * Adds @npages to @user's locked_vm if the sum stays within the current
+ * task's RLIMIT_MEMLOCK. The counter is shared with everything else the user
+ * pins, so it moves only by compare-and-exchange from the value that was
+ * checked: two registrations racing cannot both squeeze under the limit.
+ */
+static int fastipc_charge_user(struct user_struct *user, unsigned long npages)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	long cur = atomic_long_read(&user->locked_vm);
+	unsigned long sum;
+
+	do {
+		if (check_add_overflow((unsigned long)cur, npages, &sum) || sum > limit)
+			return -ENOMEM;
+	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, sum));
+	return 0;
+}
+
+/* Charges the buffer's pages to the current task's user and mm. */
+static int fastipc_buf_charge(struct fastipc_buf *buf)
+{
+	int ret;
+
+	if (!capable(CAP_IPC_LOCK)) {
+		buf->cred = get_current_cred();
+		ret = fastipc_charge_user(buf->cred->user, buf->npages);
+		if (ret) {
+			put_cred(buf->cred);
+			buf->cred = NULL;
+			return ret;
+		}
+	}
+	buf->mm = current->mm;
+	mmgrab(buf->mm);
+	atomic64_add(buf->npages, &buf->mm->pinned_vm);
+	return 0;
+}
+
+static void fastipc_buf_uncharge(struct fastipc_buf *buf)
+{
+	atomic64_sub(buf->npages, &buf->mm->pinned_vm);
+	mmdrop(buf->mm);
+	if (buf->cred) {
+		atomic_long_sub(buf->npages, &buf->cred->user->locked_vm);
+		put_cred(buf->cred);
+	}
+}
 
 static void fastipc_buf_release(struct kref *ref)
 {
@@ -27,8 +107,7 @@ static void fastipc_buf_release(struct kref *ref)
 
 	vunmap(buf->vaddr);
 	unpin_user_pages_dirty_lock(buf->pages, buf->npages, true);
-	account_locked_vm(buf->mm, buf->npages, false);
-	mmdrop(buf->mm);
+	fastipc_buf_uncharge(buf);
 	kvfree(buf->pages);
 	kfree(buf);
 	atomic_long_dec(&fastipc_objects[FASTIPC_OBJ_BUFS]);
@@ -56,9 +135,29 @@ struct fastipc_buf *fastipc_buf_get(struct fastipc_port *port, u32 id)
 	return buf;
 }
 
+/*
+ * -EOPNOTSUPP if any part of [start, end) is a shared mapping of a file the
+ * kernel must not write to behind the filesystem's back; holes are left to
+ * the pinning, which fails on them.
+ */
+static int fastipc_buf_check_vmas(struct mm_struct *mm, unsigned long start, unsigned long end)
+{
+	VMA_ITERATOR(vmi, mm, start);
+	struct vm_area_struct *vma;
+
+	mmap_assert_locked(mm);
+	for_each_vma_range(vmi, vma, end) {
+		if (!(vma->vm_flags & VM_MAYSHARE) || !vma->vm_file)
+			continue;
+		if (!shmem_file(vma->vm_file) && !is_vm_hugetlb_page(vma))
+			return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 static struct fastipc_buf *fastipc_buf_pin(u64 addr, u64 len)
 {
-	unsigned long first = addr >> PAGE_SHIFT;
+	unsigned long start = addr & PAGE_MASK;
 	struct fastipc_buf *buf;
 	u64 end;
 	long pinned;
@@ -72,7 +171,7 @@ static struct fastipc_buf *fastipc_buf_pin(u64 addr, u64 len)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&buf->ref);
 	buf->len = len;
-	buf->npages = DIV_ROUND_UP(end, PAGE_SIZE) - first;
+	buf->npages = DIV_ROUND_UP(end, PAGE_SIZE) - (start >> PAGE_SHIFT);
 	/* User-sized: a failure is the caller's ENOMEM, not a kernel warning. */
 	buf->pages = kvmalloc_array(buf->npages, sizeof(*buf->pages),
 				    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
@@ -81,20 +180,22 @@ static struct fastipc_buf *fastipc_buf_pin(u64 addr, u64 len)
 		goto out_free_buf;
 	}
 
-	ret = account_locked_vm(current->mm, buf->npages, true);
+	ret = fastipc_buf_charge(buf);
 	if (ret)
 		goto out_free_pages;
-	buf->mm = current->mm;
-	mmgrab(buf->mm);
 
-	pinned = pin_user_pages_fast(addr & PAGE_MASK, buf->npages,
-				     FOLL_WRITE | FOLL_LONGTERM, buf->pages);
-	if (pinned != buf->npages) {
+	mmap_read_lock(buf->mm);
+	ret = fastipc_buf_check_vmas(buf->mm, start, start + buf->npages * PAGE_SIZE);
+	pinned = ret ? 0 : fastipc_pin_user_pages(start, buf->npages,
+						  FOLL_WRITE | FOLL_LONGTERM, buf->pages);
+	mmap_read_unlock(buf->mm);
+	if (!ret && pinned != buf->npages) {
 		if (pinned > 0)
 			unpin_user_pages(buf->pages, pinned);
 		ret = pinned < 0 ? pinned : -EFAULT;
-		goto out_uncharge;
 	}
+	if (ret)
+		goto out_uncharge;
 
 	buf->vaddr = vmap(buf->pages, buf->npages, VM_MAP, PAGE_KERNEL);
 	if (!buf->vaddr) {
@@ -108,8 +209,7 @@ static struct fastipc_buf *fastipc_buf_pin(u64 addr, u64 len)
 out_unpin:
 	unpin_user_pages(buf->pages, buf->npages);
 out_uncharge:
-	account_locked_vm(buf->mm, buf->npages, false);
-	mmdrop(buf->mm);
+	fastipc_buf_uncharge(buf);
 out_free_pages:
 	kvfree(buf->pages);
 out_free_buf:

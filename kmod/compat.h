@@ -8,6 +8,7 @@
 
 #include <linux/uaccess.h>
 #include <linux/ipc_namespace.h>
+#include <linux/mm.h>
 #include <linux/proc_ns.h>
 #include <linux/sched.h>
 
@@ -93,5 +94,19 @@ static inline bool fastipc_uring_tw_dead(struct io_uring_cmd *cmd, unsigned int 
 	return (current->flags & (PF_EXITING | PF_KTHREAD)) || fastipc_uring_abandoned(cmd);
 }
 #endif
+
+/*
+ * Pins pages of the current process, whose mmap lock the caller holds:
+ * 6.5 dropped the vmas argument of pin_user_pages().
+ */
+static inline long fastipc_pin_user_pages(unsigned long start, unsigned long nr_pages,
+					  unsigned int gup_flags, struct page **pages)
+{
+#ifdef FASTIPC_GUP_TAKES_VMAS
+	return pin_user_pages(start, nr_pages, gup_flags, pages, NULL);
+#else
+	return pin_user_pages(start, nr_pages, gup_flags, pages);
+#endif
+}
 
 #endif /* _FASTIPC_COMPAT_H */

@@ -65,7 +65,13 @@ struct io_uring_cmd;
  * @vaddr: their kernel mapping.
  * @kaddr: the first byte of the region in that mapping.
  * @len: length of the region.
- * @mm: the process charged for the pinned pages (grabbed).
+ * @mm: the registering process's mm, whose pinned_vm counts the pages
+ *	(grabbed).
+ * @cred: the registering task's credentials, whose user's locked_vm is
+ *	charged for the pages (referenced); NULL if it had CAP_IPC_LOCK.
+ *
+ * The charges last until the pages are unpinned, whoever holds the buffer
+ * then (buf.c).
  */
 struct fastipc_buf {
 	struct kref ref;
@@ -75,6 +81,7 @@ struct fastipc_buf {
 	u8 *kaddr;
 	u64 len;
 	struct mm_struct *mm;
+	const struct cred *cred;
 };
 
 /**

@@ -87,11 +87,23 @@ struct fastipc_version {
  * @reserved: must be 0.
  *
  * Pins the region and maps it for the kernel until FASTIPC_IOC_BUF_UNREGISTER
- * or the port's release; the pages count as the registering process's locked
- * memory, limited by its RLIMIT_MEMLOCK unless it has CAP_IPC_LOCK.
+ * or the port's release (an endpoint's pool, or a reply buffer of a call in
+ * progress, stays pinned until done with). While pinned, the pages are
+ * charged to the registering user's locked memory (the count io_uring's
+ * registered buffers also use), limited by the registering task's
+ * RLIMIT_MEMLOCK unless it has CAP_IPC_LOCK, and show in the registering
+ * process's VmPin; the charge stays with the pages whichever process holds
+ * the port by then.
+ *
+ * The region may be anonymous memory, a private mapping of anything, or a
+ * shared mapping of shmem (tmpfs, memfd, MAP_SHARED | MAP_ANONYMOUS, SysV
+ * shm) or hugetlbfs; not a shared mapping of any other file, whose pages the
+ * kernel must not write behind its filesystem's back.
  *
  * Errors: ENOSPC all FASTIPC_MAX_BUFS ids in use; ENOMEM over RLIMIT_MEMLOCK
- * or out of memory; EFAULT the region is not mapped writable.
+ * or out of memory; EOPNOTSUPP part of the region is a shared mapping of a
+ * file other than shmem or hugetlbfs; EFAULT the region is not mapped
+ * writable.
  */
 struct fastipc_buf_register {
 	__u32 flags;
