@@ -44,41 +44,83 @@
 #include "trace.h"
 
 /*
- * A thread whose partner runs on another CPU spins for the partner's answer
- * before it sleeps: a partner that answers meanwhile saves both the sleep and
- * the cross-CPU wake-up, which cost more than the spinning. Never when the
- * partner shares our CPU, where it could not run.
+ * A thread whose partner thread runs on another CPU spins for the partner's
+ * answer before it sleeps: a partner that answers meanwhile saves both the
+ * sleep and the cross-CPU wake-up, which cost more than the spinning. Never
+ * when the partner shares our CPU, where it could not run, and only while
+ * the partner runs: the spin ends the moment the partner is seen off its
+ * CPU (asleep, stopped, preempted). The partner was just woken by us, to
+ * take the call or to read its answer: until it is first seen on a CPU it
+ * is on its way to one, since it cannot sleep again without running.
  *
  * How long is learnt per endpoint and direction: twice the moving average of
  * how long answers took lately, at least FASTIPC_SPIN_MIN_NS and at most
  * spin_ns. When answers take longer than spin_ns on average, nobody spins:
- * the CPU time would be lost.
+ * the CPU time would be lost. spin_ns is set at load only, and a value above
+ * FASTIPC_SPIN_MAX_NS fails the load with EINVAL.
+ *
+ * The partner's task_struct must outlive the spin without the spinner
+ * taking a reference on the fast path: a caller spins for the server thread
+ * its call was handed to under ep->lock, which that thread needs to leave
+ * its receive, so an RCU read-side section begun under the lock keeps the
+ * task_struct (freed only a grace period after the task is released) for
+ * the spin, as mutex owner spinning does. A server spins for the caller it
+ * answered, whose thread is back in user space by then: for that one it
+ * holds a reference, taken under ep->lock while the caller waited.
  */
-static unsigned int spin_ns = 200000;
-module_param(spin_ns, uint, 0644);
-MODULE_PARM_DESC(spin_ns, "Spin at most this long (ns) for a partner on another CPU before sleeping; 0 never");
+#define FASTIPC_SPIN_MAX_NS	1000000
+
+static struct fastipc_limit spin_ns = { 200000, 0, FASTIPC_SPIN_MAX_NS };
+module_param_cb(spin_ns, &fastipc_limit_ops, &spin_ns, 0444);
+__MODULE_PARM_TYPE(spin_ns, "uint");
+MODULE_PARM_DESC(spin_ns,
+		 "Spin at most this long (ns, at most 1 ms, set at load) for a partner running on another CPU before sleeping; 0 never");
 
 #define FASTIPC_SPIN_MIN_NS	50000
 #define FASTIPC_SPIN_AVG_SHIFT	3	/* each answer weighs 1/8 in the average */
 
-/* Start waiting for an answer; true if spinning for it is worth a try. */
-static bool fastipc_spin_start(struct fastipc_spin *spin, int partner_cpu, u64 *start, u64 *end)
+/* A wait for a partner's answer. */
+struct fastipc_spin_wait {
+	struct task_struct *partner;
+	u64 start;
+	u64 end;
+	bool ran;
+};
+
+/* Whether @partner runs on its CPU, which itself runs (not a preempted vCPU). */
+static bool fastipc_partner_on_cpu(struct task_struct *partner)
 {
-	unsigned int max = READ_ONCE(spin_ns);
+	return READ_ONCE(partner->on_cpu) && !vcpu_is_preempted(task_cpu(partner));
+}
+
+/*
+ * Start waiting for an answer from @partner (NULL: none); true if spinning
+ * for it is worth a try. @partner must stay valid until the spin ends.
+ */
+static bool fastipc_spin_start(struct fastipc_spin *spin, struct task_struct *partner,
+			       struct fastipc_spin_wait *w)
+{
+	unsigned int max = spin_ns.val;
 	u64 avg = READ_ONCE(spin->avg_ns);
 
-	*start = local_clock();
-	if (!max || avg > max || partner_cpu < 0 || partner_cpu == raw_smp_processor_id())
+	w->start = local_clock();
+	if (!max || avg > max || !partner || task_cpu(partner) == raw_smp_processor_id())
 		return false;
+	w->partner = partner;
+	w->ran = false;
 	/* spin_ns may be set below the floor: it is the bound still. */
-	*end = *start + min_t(u64, max_t(u64, 2 * avg, FASTIPC_SPIN_MIN_NS), max);
+	w->end = w->start + min_t(u64, max_t(u64, 2 * avg, FASTIPC_SPIN_MIN_NS), max);
 	return true;
 }
 
-static bool fastipc_spin_more(u64 end)
+static bool fastipc_spin_more(struct fastipc_spin_wait *w)
 {
-	if (need_resched() || signal_pending(current) || local_clock() > end)
+	bool on_cpu = fastipc_partner_on_cpu(w->partner);
+
+	if ((w->ran && !on_cpu) || need_resched() || signal_pending(current) ||
+	    local_clock() > w->end)
 		return false;
+	w->ran |= on_cpu;
 	cpu_relax();
 	return true;
 }
@@ -134,8 +176,8 @@ int fastipc_caller_init(struct fastipc_caller *call, struct fastipc_port *port,
 	call->pid = get_pid(task_tgid(current));
 	call->uid = current_euid();
 	call->gid = current_egid();
-	call->cpu = raw_smp_processor_id();
-	call->server_cpu = -1;
+	call->task = NULL;
+	call->server = NULL;
 	kref_get(&ep->ref);
 	return 0;
 }
@@ -453,8 +495,9 @@ static int fastipc_sync_call_run(struct fastipc_sync_call *sc)
 {
 	struct fastipc_caller *call = &sc->call;
 	struct fastipc_endpoint *ep = call->route[0];
+	struct fastipc_spin_wait spin;
+	struct task_struct *server;
 	struct fastipc_slot *slot;
-	u64 wait_start, spin_end;
 	bool restarts, fresh;
 	int ret, why;
 
@@ -471,22 +514,34 @@ static int fastipc_sync_call_run(struct fastipc_sync_call *sc)
 				return fastipc_interrupt_restarts() ? -ERESTARTNOINTR : -EINTR;
 			return ret;
 		}
-		spin_lock(&ep->lock);
+	}
+	ep = fastipc_caller_lock(call);
+	if (fresh) {
 		ret = fastipc_slot_publish(ep, slot, call, sc->arg.opcode, sc->arg.req_len,
 					   call->pid, call->uid, call->gid);
-		spin_unlock(&ep->lock);
-		if (ret)
+		if (ret) {
+			spin_unlock(&ep->lock);
 			return ret;
+		}
 	}
-
-	if (fastipc_spin_start(&ep->reply_spin, READ_ONCE(call->server_cpu), &wait_start,
-			       &spin_end))
-		while (!fastipc_caller_done(call) && fastipc_spin_more(spin_end))
+	/* Until it leaves, under this lock, a server answering may spin for it. */
+	call->task = current;
+	/*
+	 * A server handed the call just now waits for this lock to leave its
+	 * receive: RCU keeps its task_struct from here until the spin ends.
+	 */
+	server = fresh ? call->server : NULL;
+	rcu_read_lock();
+	spin_unlock(&ep->lock);
+	if (fastipc_spin_start(&call->route[0]->reply_spin, server, &spin))
+		while (!fastipc_caller_done(call) && fastipc_spin_more(&spin))
 			;
+	rcu_read_unlock();
 	why = fastipc_wait_event(sc->wq, fastipc_caller_done(call), sc->deadline);
 	for (;;) {
 		restarts = why == -ERESTARTSYS && fastipc_interrupt_restarts();
 		ep = fastipc_caller_lock(call);
+		call->task = NULL;
 		slot = call->slot;
 		ret = fastipc_sync_call_settle(sc, why, restarts);
 		spin_unlock(&ep->lock);
@@ -497,7 +552,7 @@ static int fastipc_sync_call_run(struct fastipc_sync_call *sc)
 						   FASTIPC_SLOT_REPLYING) ?: -ETIME;
 	}
 	if (!ret && fresh)
-		fastipc_spin_learn(&call->route[0]->reply_spin, wait_start);
+		fastipc_spin_learn(&call->route[0]->reply_spin, spin.start);
 	return ret;
 }
 
@@ -547,9 +602,11 @@ int fastipc_cmd_call(struct fastipc_port *port, void *data)
 }
 
 /*
- * Send a one-way message; wait for room if the message asks to and
- * @may_wait, else fail with EAGAIN. With @nofault, a payload not in memory
- * fails with EFAULT instead of being faulted in.
+ * Send a one-way message, charged to the user who opened @port. Without
+ * room, wait for it if the message asks to and @may_wait, else fail with
+ * EAGAIN (the endpoint is full) or EDQUOT (the user's quota, at this
+ * endpoint or in all, is). With @nofault, a payload not in memory fails
+ * with EFAULT instead of being faulted in.
  */
 int fastipc_send_msg(struct fastipc_port *port, const struct fastipc_send *arg, bool may_wait,
 		     bool nofault)
@@ -585,10 +642,21 @@ int fastipc_cmd_send(struct fastipc_port *port, void *data)
 	return fastipc_send_msg(port, data, true, false);
 }
 
+/*
+ * For a server that will spin for @call's next call: the calling thread, if
+ * one waits for the answer (referenced, for it goes back to user space).
+ */
+static void fastipc_spin_partner(struct fastipc_caller *call, struct task_struct **caller)
+	__must_hold(&call->ep->lock)
+{
+	if (caller && call->task && spin_ns.val)
+		*caller = get_task_struct(call->task);
+}
+
 /* Answer the message behind @token with @status and @len bytes at @src. */
 static int fastipc_reply_copy(struct fastipc_endpoint *ep, u64 token, s32 status,
 			      const void __user *src, u32 len, bool sync, bool nofault,
-			      int *caller_cpu)
+			      struct task_struct **caller)
 {
 	struct fastipc_caller *call;
 	struct fastipc_slot *slot;
@@ -619,7 +687,7 @@ static int fastipc_reply_copy(struct fastipc_endpoint *ep, u64 token, s32 status
 	if (!len) {
 		call->status = status;
 		call->reply_len = 0;
-		*caller_cpu = call->cpu;
+		fastipc_spin_partner(call, caller);
 		fastipc_caller_complete(call, 0, sync);
 		fastipc_slot_free(ep, slot);
 		ret = 0;
@@ -652,7 +720,7 @@ static int fastipc_reply_copy(struct fastipc_endpoint *ep, u64 token, s32 status
 	} else {
 		call->status = status;
 		call->reply_len = len;
-		*caller_cpu = call->cpu;
+		fastipc_spin_partner(call, caller);
 		fastipc_caller_complete(call, 0, sync);
 		fastipc_slot_free(ep, slot);
 		ret = 0;
@@ -668,14 +736,19 @@ out_unlock:
 	return ret;
 }
 
-/* Answer a message; *@caller_cpu, if it was a call, says where its caller runs. */
+/*
+ * Answer a message. With @caller, a server about to wait for the next call
+ * gets the thread of the call it answered, if one waited (referenced: the
+ * server puts it), else NULL.
+ */
 int fastipc_reply(struct fastipc_endpoint *ep, u64 token, s32 status, const void __user *src,
-		  u32 len, bool sync, bool nofault, int *caller_cpu)
+		  u32 len, bool sync, bool nofault, struct task_struct **caller)
 {
 	int ret;
 
-	*caller_cpu = -1;
-	ret = fastipc_reply_copy(ep, token, status, src, len, sync, nofault, caller_cpu);
+	if (caller)
+		*caller = NULL;
+	ret = fastipc_reply_copy(ep, token, status, src, len, sync, nofault, caller);
 
 	trace_fastipc_reply(ep->id, token, status, len, ret);
 	if (!ret)
@@ -708,28 +781,32 @@ static void fastipc_received(struct fastipc_endpoint *ep, struct fastipc_slot *s
 struct fastipc_recv_wait {
 	struct fastipc_waiter w;
 	wait_queue_head_t wq;
-	struct task_struct *task;
 };
 
-static int fastipc_recv_wait_deliver(struct fastipc_waiter *w, bool sync)
+static void fastipc_recv_wait_deliver(struct fastipc_waiter *w, bool sync)
 {
 	struct fastipc_recv_wait *rw = container_of(w, struct fastipc_recv_wait, w);
 
 	fastipc_wake(&rw->wq, sync);
-	/* Where the wake-up put the server; it waits for ep->lock. */
-	return task_cpu(rw->task);
 }
 
-/* The receive half of FASTIPC_IOC_SERVE; an interrupted wait took nothing. */
+/*
+ * The receive half of FASTIPC_IOC_SERVE; an interrupted wait took nothing.
+ * @caller: the thread of the call just answered, which may come back at
+ * once with its next call (referenced), or NULL.
+ */
 static int fastipc_receive(struct fastipc_endpoint *ep, struct fastipc_serve *arg, bool nonblock,
-			   int caller_cpu)
+			   struct task_struct *caller)
 {
 	struct fastipc_recv_wait rw = {
-		.w = { .slot = NULL, .deliver = fastipc_recv_wait_deliver },
-		.task = current,
+		.w = {
+			.slot = NULL,
+			.task = current,
+			.deliver = fastipc_recv_wait_deliver,
+		},
 	};
+	struct fastipc_spin_wait spin;
 	struct fastipc_slot *slot;
-	u64 wait_start, spin_end;
 	int ret;
 
 	spin_lock(&ep->lock);
@@ -743,8 +820,8 @@ static int fastipc_receive(struct fastipc_endpoint *ep, struct fastipc_serve *ar
 		list_add(&rw.w.node, &ep->idle);
 		spin_unlock(&ep->lock);
 		/* The caller just answered may be back with its next call at once. */
-		if (fastipc_spin_start(&ep->next_spin, caller_cpu, &wait_start, &spin_end))
-			while (!READ_ONCE(rw.w.slot) && fastipc_spin_more(spin_end))
+		if (fastipc_spin_start(&ep->next_spin, caller, &spin))
+			while (!READ_ONCE(rw.w.slot) && fastipc_spin_more(&spin))
 				;
 		ret = fastipc_wait_event(rw.wq, READ_ONCE(rw.w.slot), KTIME_MAX);
 		spin_lock(&ep->lock);
@@ -756,8 +833,8 @@ static int fastipc_receive(struct fastipc_endpoint *ep, struct fastipc_serve *ar
 			return ret;
 		}
 		/* Only a wait right after answering says how soon callers return. */
-		if (caller_cpu >= 0)
-			fastipc_spin_learn(&ep->next_spin, wait_start);
+		if (caller)
+			fastipc_spin_learn(&ep->next_spin, spin.start);
 	}
 	fastipc_received(ep, slot, arg);
 	spin_unlock(&ep->lock);
@@ -769,8 +846,8 @@ int fastipc_cmd_serve(struct fastipc_port *port, void *data)
 	struct fastipc_serve *arg = data;
 	bool reply = arg->flags & FASTIPC_SERVE_REPLY;
 	bool recv = arg->flags & FASTIPC_SERVE_RECV;
+	struct task_struct *caller = NULL;
 	struct fastipc_endpoint *ep;
-	int caller_cpu = -1;
 	int ret;
 
 	if (arg->flags & ~FASTIPC_SERVE_ALL || !(reply || recv) || arg->reserved[0] ||
@@ -786,7 +863,7 @@ int fastipc_cmd_serve(struct fastipc_port *port, void *data)
 	if (reply) {
 		ret = fastipc_reply(ep, arg->reply_token, arg->reply_status,
 				    u64_to_user_ptr(arg->reply_addr), arg->reply_len, recv,
-				    false, &caller_cpu);
+				    false, recv ? &caller : NULL);
 		if (ret)
 			return ret;
 	}
@@ -803,7 +880,9 @@ int fastipc_cmd_serve(struct fastipc_port *port, void *data)
 	arg->caller_gid = 0;
 	if (!recv)
 		return 0;
-	ret = fastipc_receive(ep, arg, arg->flags & FASTIPC_SERVE_NONBLOCK, caller_cpu);
+	ret = fastipc_receive(ep, arg, arg->flags & FASTIPC_SERVE_NONBLOCK, caller);
+	if (caller)
+		put_task_struct(caller);
 	if (ret == -ERESTARTSYS && reply) {
 		/*
 		 * The reply went out: what restarts (or what the thread sees

@@ -32,6 +32,9 @@ static void fastipc_ep_release(struct kref *ref)
 	struct fastipc_endpoint *ep = container_of(ref, struct fastipc_endpoint, ref);
 
 	WARN_ON_ONCE(ep->nfree != ep->nslots);
+	/* Every slot free: no one-way message is counted any more. */
+	WARN_ON_ONCE(!xa_empty(&ep->oneway_senders));
+	xa_destroy(&ep->oneway_senders);
 	fastipc_user_put(ep->user);
 	kvfree(ep->slots);
 	fastipc_buf_put(ep->pool);
@@ -130,6 +133,7 @@ static struct fastipc_endpoint *fastipc_ep_alloc(struct fastipc_user *user,
 		list_add_tail(&ep->slots[i].node, &ep->free_slots);
 	ep->nfree = nslots;
 	ep->max_oneway = DIV_ROUND_UP(nslots, 2);
+	xa_init(&ep->oneway_senders);
 	ep->id = atomic64_inc_return(&fastipc_ep_serial);
 	ep->seq = ep->id << 32;
 	ep->pool = pool;

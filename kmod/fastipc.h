@@ -28,6 +28,7 @@
  *   ep->lock             everything in the endpoint and its slots, and the
  *                        state of every call attached to one of its slots;
  *                        forward alone holds two, the lower address first
+ *   ep->oneway_senders   its xarray's lock, inside ep->lock (pool.c)
  *   fastipc_users_lock   the per-user table (user.c), inside ep->lock
  *   port->buf_lock       the port's buffer table, taken alone
  * Wait queue locks nest inside ep->lock: every wake-up of ep->slot_wq is
@@ -40,6 +41,7 @@
 #include <linux/kref.h>
 #include <linux/ktime.h>
 #include <linux/list.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/refcount.h>
@@ -49,6 +51,7 @@
 #include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 #include <linux/fastipc.h>
 
 struct pid;
@@ -91,7 +94,8 @@ struct fastipc_buf {
  * @ref: one per port the user opened, endpoint it owns, and one-way message
  *	it has waiting.
  * @endpoints: endpoints the user owns.
- * @oneway: one-way messages the user has waiting in endpoints' pools.
+ * @oneway: one-way messages the user has waiting in endpoints' pools, at
+ *	most max_oneway_per_user; each endpoint counts its own share.
  * @oneway_wq: senders waiting for room under the user's quota.
  */
 struct fastipc_user {
@@ -168,6 +172,9 @@ struct fastipc_spin {
  * @npending: slots on @pending.
  * @noneway: slots held by one-way messages.
  * @max_oneway: at most this many.
+ * @oneway_senders: how many of those each sending user has here, at most
+ *	max_oneway_per_sender: xa_mk_value() counts by the user's kuid,
+ *	erased at 0; changed under @lock, read locklessly by waiting senders.
  * @id: serial number, for tracing and fdinfo.
  * @seq: last token sequence number handed out.
  * @slot_wq: senders waiting for a free slot, woken under @lock.
@@ -201,6 +208,7 @@ struct fastipc_endpoint {
 	unsigned int npending;
 	unsigned int noneway;
 	unsigned int max_oneway;
+	struct xarray oneway_senders;
 	u64 id;
 	u64 seq;
 	wait_queue_head_t slot_wq;
@@ -252,9 +260,12 @@ enum fastipc_caller_state {
  * @pid: the caller's thread group (referenced).
  * @uid: the caller's euid.
  * @gid: the caller's egid.
- * @cpu: where the calling thread runs, -1 if no thread waits.
- * @server_cpu: where the server thread the call was handed to runs, -1 if
- *	it was queued.
+ * @task: the calling thread while it waits in the kernel for the answer,
+ *	else NULL; under the lock of @ep, which the thread takes to leave.
+ * @server: the server thread the call was handed to, NULL if it was
+ *	queued or went to a ring; set under the lock of @ep, and read under
+ *	it only by the caller that just published the call, while that server
+ *	waits for the lock to leave its receive.
  * @done: tells whoever waits that the call is DONE, under the lock of @ep;
  *	@sync when the waker is about to sleep for the next message.
  */
@@ -273,8 +284,8 @@ struct fastipc_caller {
 	struct pid *pid;
 	kuid_t uid;
 	kgid_t gid;
-	int cpu;
-	int server_cpu;
+	struct task_struct *task;
+	struct task_struct *server;
 	void (*done)(struct fastipc_caller *call, bool sync);
 };
 
@@ -282,14 +293,16 @@ struct fastipc_caller {
  * struct fastipc_waiter - a server waiting for a message
  * @node: in ep->idle.
  * @slot: the message handed to it, under ep->lock.
+ * @task: the waiting thread, NULL for an io_uring receive; it leaves the
+ *	wait only under ep->lock.
  * @deliver: tells the waiter @slot is its own, under ep->lock; @sync when
- *	the sender is about to sleep for the reply. Returns the CPU the waiter
- *	will run on, -1 if no thread will.
+ *	the sender is about to sleep for the reply.
  */
 struct fastipc_waiter {
 	struct list_head node;
 	struct fastipc_slot *slot;
-	int (*deliver)(struct fastipc_waiter *w, bool sync);
+	struct task_struct *task;
+	void (*deliver)(struct fastipc_waiter *w, bool sync);
 };
 
 enum fastipc_role {
@@ -328,12 +341,26 @@ struct fastipc_port {
 };
 
 /* user.c */
+
+/*
+ * A limit set by module parameter: @val in @min..@max, a "uint" parameter
+ * with fastipc_limit_ops, which only CAP_SYS_ADMIN changes after load.
+ */
+struct fastipc_limit {
+	unsigned int val;
+	unsigned int min;
+	unsigned int max;
+};
+
+extern const struct kernel_param_ops fastipc_limit_ops;
+
 struct fastipc_user *fastipc_user_get(void);
 void fastipc_user_put(struct fastipc_user *user);
 int fastipc_user_charge_endpoint(struct fastipc_user *user);
 void fastipc_user_uncharge_endpoint(struct fastipc_user *user);
 bool fastipc_user_charge_oneway(struct fastipc_user *user);
 bool fastipc_user_oneway_room(struct fastipc_user *user);
+bool fastipc_user_oneway_room_at(unsigned long n);
 void fastipc_user_uncharge_oneway(struct fastipc_user *user);
 
 /* stats.c: counters for debugfs fastipc/stats, cheap enough for the fast path. */
@@ -435,7 +462,7 @@ int fastipc_cmd_forward(struct fastipc_port *port, void *arg);
 int fastipc_send_msg(struct fastipc_port *port, const struct fastipc_send *arg, bool may_wait,
 		     bool nofault);
 int fastipc_reply(struct fastipc_endpoint *ep, u64 token, s32 status, const void __user *src,
-		  u32 len, bool sync, bool nofault, int *caller_cpu);
+		  u32 len, bool sync, bool nofault, struct task_struct **caller);
 int fastipc_caller_init(struct fastipc_caller *call, struct fastipc_port *port,
 			struct fastipc_endpoint *ep, u32 buf_id, u64 offset, u32 cap);
 void fastipc_caller_release(struct fastipc_caller *call);

@@ -22,14 +22,23 @@
  *   QUEUED|HELD|REPLYING|FORWARDING -> FREE   answered, forwarded, cancelled
  *                           while queued, or failed when the endpoint died
  *
+ * A one-way message is charged, as it takes its slot, to the user who
+ * opened the sending port, twice: in the endpoint (ep->oneway_senders, at
+ * most max_oneway_per_sender) and in all endpoints (the user's quota, at
+ * most max_oneway_per_user). So a server that never releases messages holds
+ * only its share of a sender's quota. An endpoint with no room for the
+ * message gives EAGAIN, a sender over either quota EDQUOT.
+ *
  * Locking: ep->lock protects every slot, the lists and the counters; the
  * payload copies are the only work done on a slot without it, and the
  * FILLING, REPLYING and FORWARDING states keep everybody else off the slot
- * meanwhile. Nothing here allocates or sleeps but fastipc_slot_fill()'s
- * waits for room.
+ * meanwhile. Nothing here sleeps but fastipc_slot_fill()'s waits for room;
+ * nothing allocates but the count of a user new to an endpoint, without
+ * sleeping.
  */
 #include <linux/nospec.h>
 #include <linux/pid.h>
+#include <linux/sched/signal.h>
 #include <linux/pid_namespace.h>
 #include <linux/user_namespace.h>
 
@@ -47,6 +56,61 @@ static bool fastipc_slot_available(struct fastipc_endpoint *ep, bool oneway)
 	       (!oneway || READ_ONCE(ep->noneway) < ep->max_oneway);
 }
 
+/* How many one-way messages of @user wait in @ep; exact under ep->lock. */
+static unsigned long fastipc_oneway_count(struct fastipc_endpoint *ep, struct fastipc_user *user)
+{
+	void *entry = xa_load(&ep->oneway_senders, __kuid_val(user->uid));
+
+	return entry ? xa_to_value(entry) : 0;
+}
+
+/* Why @user cannot send a one-way message to @ep now: -EDQUOT, -EAGAIN, or 0. */
+static int fastipc_oneway_room(struct fastipc_endpoint *ep, struct fastipc_user *user)
+{
+	if (!fastipc_user_oneway_room_at(fastipc_oneway_count(ep, user)) ||
+	    !fastipc_user_oneway_room(user))
+		return -EDQUOT;
+	return fastipc_slot_available(ep, true) ? 0 : -EAGAIN;
+}
+
+/* Charge a one-way message to @user, in @ep and in all; -EAGAIN, -EDQUOT, -ENOMEM. */
+static int fastipc_oneway_charge(struct fastipc_endpoint *ep, struct fastipc_user *user)
+	__must_hold(&ep->lock)
+{
+	unsigned long n = fastipc_oneway_count(ep, user);
+	void *old;
+	int ret;
+
+	lockdep_assert_held(&ep->lock);
+	ret = fastipc_oneway_room(ep, user);
+	if (ret)
+		return ret;
+	/* Another endpoint may have taken the user's last message meanwhile. */
+	if (!fastipc_user_charge_oneway(user))
+		return -EDQUOT;
+	old = xa_store(&ep->oneway_senders, __kuid_val(user->uid), xa_mk_value(n + 1),
+		       GFP_NOWAIT | __GFP_ACCOUNT);
+	if (xa_is_err(old)) {
+		fastipc_user_uncharge_oneway(user);
+		return xa_err(old);
+	}
+	return 0;
+}
+
+static void fastipc_oneway_uncharge(struct fastipc_endpoint *ep, struct fastipc_user *user)
+	__must_hold(&ep->lock)
+{
+	unsigned long n = fastipc_oneway_count(ep, user);
+
+	/* Replacing an entry allocates nothing: it cannot fail. */
+	if (n > 1)
+		xa_store(&ep->oneway_senders, __kuid_val(user->uid), xa_mk_value(n - 1),
+			 GFP_NOWAIT);
+	else if (!WARN_ON_ONCE(!n))
+		xa_erase(&ep->oneway_senders, __kuid_val(user->uid));
+	fastipc_user_uncharge_oneway(user);
+}
+
 void fastipc_slot_free(struct fastipc_endpoint *ep, struct fastipc_slot *slot)
 	__must_hold(&ep->lock)
 {
@@ -55,7 +119,7 @@ void fastipc_slot_free(struct fastipc_endpoint *ep, struct fastipc_slot *slot)
 	if (slot->oneway)
 		ep->noneway--;
 	if (slot->user) {
-		fastipc_user_uncharge_oneway(slot->user);
+		fastipc_oneway_uncharge(ep, slot->user);
 		fastipc_user_put(slot->user);
 		slot->user = NULL;
 	}
@@ -74,20 +138,49 @@ void fastipc_slot_free(struct fastipc_endpoint *ep, struct fastipc_slot *slot)
 		wake_up(&ep->slot_wq);
 }
 
-/* Charge a one-way message to its sender's quota, waiting for room if @wait. */
-static int fastipc_charge_oneway(struct fastipc_user *user, bool wait)
+/*
+ * Wait until @user may send a one-way message to @ep, @ep dies, a signal
+ * or task work (-ERESTARTSYS) or @deadline (-ETIME): room comes back on
+ * either of two queues, the endpoint's and the user's.
+ */
+static int fastipc_oneway_wait(struct fastipc_endpoint *ep, struct fastipc_user *user,
+			       ktime_t deadline)
 {
-	int ret;
+	DEFINE_WAIT(ep_wait);
+	DEFINE_WAIT(user_wait);
+	int ret = 0;
 
-	while (!fastipc_user_charge_oneway(user)) {
-		if (!wait)
-			return -EAGAIN;
-		ret = fastipc_wait_event(user->oneway_wq, fastipc_user_oneway_room(user),
-					 KTIME_MAX);
-		if (ret)
-			return ret;
+	for (;;) {
+		prepare_to_wait(&ep->slot_wq, &ep_wait, TASK_INTERRUPTIBLE);
+		prepare_to_wait(&user->oneway_wq, &user_wait, TASK_INTERRUPTIBLE);
+		if (READ_ONCE(ep->dead) || !fastipc_oneway_room(ep, user))
+			break;
+		if (signal_pending(current)) {
+			ret = -ERESTARTSYS;
+			break;
+		}
+		if (!schedule_hrtimeout(&deadline, HRTIMER_MODE_ABS)) {
+			ret = -ETIME;
+			break;
+		}
 	}
-	return 0;
+	finish_wait(&user->oneway_wq, &user_wait);
+	finish_wait(&ep->slot_wq, &ep_wait);
+	return ret;
+}
+
+/*
+ * Make room in @ep for a message of @user (one-way) or a call: 0, or why
+ * not (-EPIPE, -EAGAIN, -EDQUOT, -ENOMEM). A one-way message is charged.
+ */
+static int fastipc_slot_reserve(struct fastipc_endpoint *ep, struct fastipc_user *user)
+	__must_hold(&ep->lock)
+{
+	if (ep->dead)
+		return -EPIPE;
+	if (user)
+		return fastipc_oneway_charge(ep, user);
+	return fastipc_slot_available(ep, false) ? 0 : -EAGAIN;
 }
 
 /*
@@ -126,52 +219,43 @@ int fastipc_slot_copy(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
 }
 
 /*
- * Take a free slot of @ep and copy the payload into it; with
- * FASTIPC_FILL_WAIT wait for one until @deadline (-ETIME) or a signal
- * (-ERESTARTSYS), else fail with -EAGAIN. A one-way message (@user set) is
- * charged to @user first. Returns the slot in FASTIPC_SLOT_FILLING.
+ * Take a free slot of @ep and copy the payload into it. Without room, fail
+ * with -EAGAIN (the endpoint has none) or -EDQUOT (a one-way message's
+ * sender is over its quota), or with FASTIPC_FILL_WAIT wait for room until
+ * @deadline (-ETIME) or a signal (-ERESTARTSYS). A one-way message (@user
+ * set) is charged to @user. Returns the slot in FASTIPC_SLOT_FILLING.
  */
 struct fastipc_slot *fastipc_slot_fill(struct fastipc_endpoint *ep, struct fastipc_user *user,
 				       unsigned int flags, ktime_t deadline,
 				       const void __user *src, u32 len)
 {
-	bool wait = flags & FASTIPC_FILL_WAIT;
-	bool oneway = user;
 	struct fastipc_slot *slot;
 	int ret;
 
-	if (oneway) {
-		ret = fastipc_charge_oneway(user, wait);
+	spin_lock(&ep->lock);
+	for (;;) {
+		ret = fastipc_slot_reserve(ep, user);
+		if ((ret != -EAGAIN && ret != -EDQUOT) || !(flags & FASTIPC_FILL_WAIT))
+			break;
+		spin_unlock(&ep->lock);
+		if (user)
+			ret = fastipc_oneway_wait(ep, user, deadline);
+		else
+			ret = fastipc_wait_event(ep->slot_wq, READ_ONCE(ep->dead) ||
+						 fastipc_slot_available(ep, false), deadline);
 		if (ret)
 			return ERR_PTR(ret);
-	}
-	spin_lock(&ep->lock);
-	while (!ep->dead && !fastipc_slot_available(ep, oneway)) {
-		spin_unlock(&ep->lock);
-		ret = -EAGAIN;
-		if (wait)
-			ret = fastipc_wait_event(ep->slot_wq,
-						 READ_ONCE(ep->dead) ||
-						 fastipc_slot_available(ep, oneway), deadline);
-		if (ret)
-			goto out_uncharge;
 		spin_lock(&ep->lock);
 	}
-	if (ep->dead) {
+	if (ret) {
 		spin_unlock(&ep->lock);
-		ret = -EPIPE;
-		goto out_uncharge;
+		return ERR_PTR(ret);
 	}
 	slot = fastipc_slot_take(ep, user);
 	spin_unlock(&ep->lock);
 
 	ret = fastipc_slot_copy(ep, slot, src, len, flags & FASTIPC_FILL_NOFAULT);
 	return ret ? ERR_PTR(ret) : slot;
-
-out_uncharge:
-	if (oneway)
-		fastipc_user_uncharge_oneway(user);
-	return ERR_PTR(ret);
 }
 
 /* Queue @slot, after every message that arrived before it. */
@@ -197,7 +281,6 @@ static void fastipc_deliver(struct fastipc_endpoint *ep, struct fastipc_slot *sl
 	__must_hold(&ep->lock)
 {
 	struct fastipc_waiter *w;
-	int cpu;
 
 	w = list_first_entry_or_null(&ep->idle, struct fastipc_waiter, node);
 	if (!w) {
@@ -206,10 +289,11 @@ static void fastipc_deliver(struct fastipc_endpoint *ep, struct fastipc_slot *sl
 	}
 	list_del_init(&w->node);
 	slot->state = FASTIPC_SLOT_HELD;
-	WRITE_ONCE(w->slot, slot);
-	cpu = w->deliver(w, sync);
+	/* Before deliver(), after which a ring's waiter may be gone. */
 	if (slot->call)
-		WRITE_ONCE(slot->call->server_cpu, cpu);
+		slot->call->server = w->task;
+	WRITE_ONCE(w->slot, slot);
+	w->deliver(w, sync);
 	fastipc_stat_add(FASTIPC_STAT_HANDOFFS, 1);
 }
 

@@ -290,13 +290,12 @@ static void fastipc_uring_call_done(struct fastipc_caller *call, bool sync)
 }
 
 /* The receive's deliver() callback, under the endpoint's lock. */
-static int fastipc_uring_recv_deliver(struct fastipc_waiter *w, bool sync)
+static void fastipc_uring_recv_deliver(struct fastipc_waiter *w, bool sync)
 {
 	struct fastipc_uring_op *op = container_of(w, struct fastipc_uring_op, recv);
 
 	op->token = w->slot->token;
 	fastipc_uring_complete(op, 0, 0);
-	return -1;
 }
 
 /* Complete a call that was never sent. */
@@ -429,8 +428,6 @@ static int fastipc_uring_call(struct fastipc_port *port, struct io_uring_cmd *cm
 	}
 	op->is_call = true;
 	op->call.done = fastipc_uring_call_done;
-	/* No thread waits for the reply, so no server should spin for one. */
-	op->call.cpu = -1;
 	op->opcode = arg->opcode;
 	op->req_addr = arg->req_addr;
 	op->req_len = arg->req_len;
@@ -540,7 +537,7 @@ static int fastipc_uring_reply(struct fastipc_port *port, const struct fastipc_u
 {
 	bool nonblock = issue_flags & IO_URING_F_NONBLOCK;
 	struct fastipc_endpoint *ep;
-	int caller_cpu, ret;
+	int ret;
 
 	if (arg->flags || arg->reserved0 || arg->reserved[0] || arg->reserved[1])
 		return -EINVAL;
@@ -548,7 +545,7 @@ static int fastipc_uring_reply(struct fastipc_port *port, const struct fastipc_u
 	if (IS_ERR(ep))
 		return PTR_ERR(ep);
 	ret = fastipc_reply(ep, arg->token, arg->status, u64_to_user_ptr(arg->addr), arg->len,
-			    false, nonblock, &caller_cpu);
+			    false, nonblock, NULL);
 	/* The token is still held after a fault: the worker answers it. */
 	return ret == -EFAULT && nonblock ? -EAGAIN : ret;
 }

@@ -1,33 +1,86 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Per-user limits: how many endpoints a user may own and how many one-way
- * messages a user may have waiting in endpoints' pools, so one user cannot
- * exhaust what every other user of the machine shares. Pinned memory is
- * limited separately, by RLIMIT_MEMLOCK (buf.c).
+ * messages a user may have waiting, in all endpoints' pools and in any one
+ * endpoint's, so one user cannot exhaust what every other user of the
+ * machine shares, and a server that never releases messages holds only its
+ * share of a sender's quota. Pinned memory is limited separately, by
+ * RLIMIT_MEMLOCK (buf.c).
  *
  * A port is charged to the user who opened it (its file's euid), as a file
  * keeps its opener's credentials. The user's entry is looked up once, at
  * open, under fastipc_users_lock; the call path only does atomics on it.
+ * What a user has waiting in one endpoint is counted by the endpoint, under
+ * its lock (pool.c).
+ *
+ * The limits are module parameters that only CAP_SYS_ADMIN in the initial
+ * user namespace may change once the module is loaded (fastipc_limit_ops).
  *
  * Locking: fastipc_users_lock (a spinlock) protects the hash table only. It
  * nests inside ep->lock, where freeing a slot drops a user reference, and
  * takes nothing else.
  */
+#include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/hashtable.h>
+#include <linux/kernel.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 
 #include "fastipc.h"
 
-static unsigned int max_endpoints_per_user = 1024;
-module_param(max_endpoints_per_user, uint, 0644);
-MODULE_PARM_DESC(max_endpoints_per_user, "endpoints one user may own at once");
+/*
+ * Set a limit: a number in the limit's range, else EINVAL. While the module
+ * loads, its loader (who needed CAP_SYS_MODULE for it) sets any value in
+ * range; from then on a change needs CAP_SYS_ADMIN in the initial user
+ * namespace, whatever the file's mode lets the writer open: EPERM. The
+ * parameters' files appear before the module is live, so a write racing the
+ * load is held to what loading needs.
+ */
+static int fastipc_limit_set(const char *val, const struct kernel_param *kp)
+{
+	struct fastipc_limit *limit = kp->arg;
+	bool loading = READ_ONCE(THIS_MODULE->state) != MODULE_STATE_LIVE;
+	unsigned int n;
 
-static unsigned int max_oneway_per_user = 4096;
-module_param(max_oneway_per_user, uint, 0644);
+	if (!capable(loading ? CAP_SYS_MODULE : CAP_SYS_ADMIN))
+		return -EPERM;
+	if (kstrtouint(val, 0, &n) || n < limit->min || n > limit->max)
+		return -EINVAL;
+	WRITE_ONCE(limit->val, n);
+	return 0;
+}
+
+static int fastipc_limit_get(char *buf, const struct kernel_param *kp)
+{
+	const struct fastipc_limit *limit = kp->arg;
+
+	return scnprintf(buf, PAGE_SIZE, "%u\n", READ_ONCE(limit->val));
+}
+
+const struct kernel_param_ops fastipc_limit_ops = {
+	.set = fastipc_limit_set,
+	.get = fastipc_limit_get,
+};
+
+static struct fastipc_limit max_endpoints_per_user = { 1024, 1, INT_MAX };
+module_param_cb(max_endpoints_per_user, &fastipc_limit_ops, &max_endpoints_per_user, 0644);
+__MODULE_PARM_TYPE(max_endpoints_per_user, "uint");
+MODULE_PARM_DESC(max_endpoints_per_user, "endpoints one user may own at once (ENOSPC)");
+
+static struct fastipc_limit max_oneway_per_user = { 4096, 1, INT_MAX };
+module_param_cb(max_oneway_per_user, &fastipc_limit_ops, &max_oneway_per_user, 0644);
+__MODULE_PARM_TYPE(max_oneway_per_user, "uint");
 MODULE_PARM_DESC(max_oneway_per_user,
-		 "one-way messages one user may have waiting in endpoints at once");
+		 "one-way messages one user may have waiting in all endpoints at once (EDQUOT)");
+
+/* Well below max_oneway_per_user: one endpoint holds a small part of it. */
+static struct fastipc_limit max_oneway_per_sender = { 256, 1, FASTIPC_MAX_SLOTS };
+module_param_cb(max_oneway_per_sender, &fastipc_limit_ops, &max_oneway_per_sender, 0644);
+__MODULE_PARM_TYPE(max_oneway_per_sender, "uint");
+MODULE_PARM_DESC(max_oneway_per_sender,
+		 "one-way messages one user may have waiting in one endpoint (EDQUOT)");
 
 static DEFINE_HASHTABLE(fastipc_users, 6);
 static DEFINE_SPINLOCK(fastipc_users_lock);
@@ -75,7 +128,7 @@ void fastipc_user_put(struct fastipc_user *user)
 
 int fastipc_user_charge_endpoint(struct fastipc_user *user)
 {
-	if (atomic_inc_return(&user->endpoints) > READ_ONCE(max_endpoints_per_user)) {
+	if (atomic_inc_return(&user->endpoints) > READ_ONCE(max_endpoints_per_user.val)) {
 		atomic_dec(&user->endpoints);
 		return -ENOSPC;
 	}
@@ -87,9 +140,10 @@ void fastipc_user_uncharge_endpoint(struct fastipc_user *user)
 	atomic_dec(&user->endpoints);
 }
 
+/* Charge a one-way message to @user's quota over all endpoints. */
 bool fastipc_user_charge_oneway(struct fastipc_user *user)
 {
-	if (atomic_inc_return(&user->oneway) > READ_ONCE(max_oneway_per_user)) {
+	if (atomic_inc_return(&user->oneway) > READ_ONCE(max_oneway_per_user.val)) {
 		atomic_dec(&user->oneway);
 		return false;
 	}
@@ -98,7 +152,13 @@ bool fastipc_user_charge_oneway(struct fastipc_user *user)
 
 bool fastipc_user_oneway_room(struct fastipc_user *user)
 {
-	return atomic_read(&user->oneway) < READ_ONCE(max_oneway_per_user);
+	return atomic_read(&user->oneway) < READ_ONCE(max_oneway_per_user.val);
+}
+
+/* Whether a user with @n one-way messages waiting in an endpoint may add one. */
+bool fastipc_user_oneway_room_at(unsigned long n)
+{
+	return n < READ_ONCE(max_oneway_per_sender.val);
 }
 
 void fastipc_user_uncharge_oneway(struct fastipc_user *user)

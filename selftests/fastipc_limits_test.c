@@ -164,6 +164,7 @@ TEST_F(limits, oneway_messages_per_user_are_limited_until_released)
 		CHILD_CHECK(fipc_send(c.fd, FASTIPC_SEND_WAIT, 4, "d", 1) == 0);
 		_exit(0);
 	}
+	close(pipefd[1]);
 	ASSERT_EQ(1, read(pipefd[0], &byte, 1));
 	/* Another user (root here) is not limited by nobody's messages. */
 	{
@@ -185,7 +186,6 @@ TEST_F(limits, oneway_messages_per_user_are_limited_until_released)
 	EXPECT_EQ(4, msg.opcode);
 	fipc_ep_close(&ep);
 	close(pipefd[0]);
-	close(pipefd[1]);
 }
 
 TEST_F(limits, messages_of_a_closed_endpoint_no_longer_count)
@@ -335,6 +335,8 @@ TEST_F(limits, send_wait_for_the_users_quota_ends_when_another_endpoint_releases
 		CHILD_CHECK(fipc_send(ca.fd, FASTIPC_SEND_WAIT, 4, NULL, 0) == 0);
 		_exit(0);
 	}
+	/* A child that fails early closes the pipe: no read waits for ever. */
+	close(pipefd[1]);
 	ASSERT_EQ(1, read(pipefd[0], &byte, 1));
 	ASSERT_EQ(0, fipc_wait_blocked_in_ioctl(pid));
 	EXPECT_EQ(1, drain(b.fd));
@@ -343,7 +345,6 @@ TEST_F(limits, send_wait_for_the_users_quota_ends_when_another_endpoint_releases
 	fipc_ep_close(&a);
 	fipc_ep_close(&b);
 	close(pipefd[0]);
-	close(pipefd[1]);
 }
 
 TEST_F(limits, send_wait_for_the_users_quota_sees_its_endpoint_close)
@@ -373,6 +374,7 @@ TEST_F(limits, send_wait_for_the_users_quota_sees_its_endpoint_close)
 		CHILD_CHECK(fipc_send(ca.fd, FASTIPC_SEND_WAIT, 2, NULL, 0) == -EPIPE);
 		_exit(0);
 	}
+	close(pipefd[1]);
 	ASSERT_EQ(1, read(pipefd[0], &byte, 1));
 	ASSERT_EQ(0, fipc_wait_blocked_in_ioctl(pid));
 	fipc_ep_close(&a);
@@ -380,7 +382,6 @@ TEST_F(limits, send_wait_for_the_users_quota_sees_its_endpoint_close)
 	EXPECT_EQ(1, drain(b.fd));
 	fipc_ep_close(&b);
 	close(pipefd[0]);
-	close(pipefd[1]);
 }
 
 /* Drops @cap from this process's effective, permitted and inheritable sets. */
