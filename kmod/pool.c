@@ -391,6 +391,15 @@ void fastipc_slot_redeliver(struct fastipc_endpoint *ep, struct fastipc_slot *sl
 	fastipc_deliver(ep, slot, false);
 }
 
+/*
+ * A process's id as @ns sees it, 0 once it has exited: a number whose process
+ * is gone may already name another.
+ */
+static u32 fastipc_pid_nr(struct pid *pid, struct pid_namespace *ns)
+{
+	return pid_has_task(pid, PIDTYPE_TGID) ? pid_nr_ns(pid, ns) : 0;
+}
+
 /* Describe a message just taken by a server as @pid_ns and @user_ns see it. */
 void fastipc_msg_info_fill(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
 			   struct fastipc_msg_info *info, struct pid_namespace *pid_ns,
@@ -402,12 +411,12 @@ void fastipc_msg_info_fill(struct fastipc_endpoint *ep, struct fastipc_slot *slo
 	info->token = slot->token;
 	info->offset = fastipc_slot_data(ep, slot) - ep->pool->kaddr;
 	info->len = slot->len;
-	info->pid = pid_nr_ns(slot->sender, pid_ns);
+	info->pid = fastipc_pid_nr(slot->sender, pid_ns);
 	info->uid = from_kuid_munged(user_ns, slot->uid);
 	info->gid = from_kgid_munged(user_ns, slot->gid);
 	if (slot->caller) {
 		info->flags |= FASTIPC_MSG_FORWARDED;
-		info->caller_pid = pid_nr_ns(slot->caller, pid_ns);
+		info->caller_pid = fastipc_pid_nr(slot->caller, pid_ns);
 		info->caller_uid = from_kuid_munged(user_ns, slot->caller_uid);
 		info->caller_gid = from_kgid_munged(user_ns, slot->caller_gid);
 	} else {

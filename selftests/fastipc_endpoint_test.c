@@ -337,7 +337,7 @@ TEST_F(port, connect_reports_the_endpoints_owner_and_limits)
 	EXPECT_EQ(0, conn.reserved0);
 	EXPECT_EQ(0, conn.reserved[0]);
 	EXPECT_EQ(0, conn.reserved[1]);
-	/* By fd, the same; an unset max_reply is the largest payload. */
+	/* By fd, the same. */
 	ASSERT_EQ(0, connect_info(self->fd, NULL, &conn));
 	EXPECT_EQ(geteuid(), conn.owner_uid);
 	EXPECT_EQ(100, conn.max_reply);

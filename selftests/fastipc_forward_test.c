@@ -266,27 +266,51 @@ TEST_F(pair, forward_to_an_endpoint_that_did_not_opt_in_is_eperm_and_keeps_the_t
  * target sees the request as nobody's, with root as the caller, never as a
  * request root made.
  */
+/*
+ * In a child running as nobody: receive a call on a, forward it to b, say so
+ * on @ready, and exit when @hold reads end of file.
+ */
+static void forward_as_nobody(FIXTURE_DATA(pair) *self, int ready, int hold)
+{
+	struct fastipc_serve msg;
+	char c;
+
+	CHILD_CHECK(fipc_drop_privs(FIPC_NOBODY, FIPC_NOBODY) == 0);
+	CHILD_CHECK(fipc_recv(self->a.fd, &msg) == 0);
+	CHILD_CHECK(msg.uid == 0 && msg.caller_uid == 0);
+	CHILD_CHECK(!(msg.msg_flags & FASTIPC_MSG_FORWARDED));
+	CHILD_CHECK(fipc_forward(self->a.fd, self->tb.fd, msg.token, 3, "rm -rf", 6) == 0);
+	CHILD_CHECK(write(ready, "f", 1) == 1);
+	CHILD_CHECK(read(hold, &c, 1) == 0);
+	_exit(0);
+}
+
 TEST_F(pair, a_forwarded_call_comes_from_its_forwarder_and_names_its_caller_apart)
 {
-	struct fastipc_serve msg, fwd;
+	struct fastipc_serve fwd;
 	struct fipc_async call;
+	int ready[2], hold[2];
+	char c;
 	pid_t pid;
 
 	if (geteuid() != 0)
 		SKIP(return, "needs root to switch users");
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(hold));
 	ASSERT_EQ(0, fipc_async_call(&call, &self->c, 1, "hello", 5, 0));
 	pid = fipc_fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		CHILD_CHECK(fipc_drop_privs(FIPC_NOBODY, FIPC_NOBODY) == 0);
-		CHILD_CHECK(fipc_recv(self->a.fd, &msg) == 0);
-		CHILD_CHECK(msg.uid == 0 && msg.caller_uid == 0);
-		CHILD_CHECK(!(msg.msg_flags & FASTIPC_MSG_FORWARDED));
-		CHILD_CHECK(fipc_forward(self->a.fd, self->tb.fd, msg.token, 3, "rm -rf", 6) == 0);
-		_exit(0);
+		close(hold[1]);
+		forward_as_nobody(self, ready[1], hold[0]);
 	}
-	ASSERT_EQ(0, fipc_reap(pid));
+	close(hold[0]);
+	ASSERT_EQ(1, read(ready[0], &c, 1));
 	ASSERT_EQ(0, fipc_recv(self->b.fd, &fwd));
+	close(hold[1]);
+	close(ready[0]);
+	close(ready[1]);
+	EXPECT_EQ(0, fipc_reap(pid));
 	EXPECT_EQ(FASTIPC_MSG_FORWARDED, fwd.msg_flags);
 	EXPECT_EQ((uint32_t)pid, fwd.pid);
 	EXPECT_EQ(FIPC_NOBODY, fwd.uid);
@@ -296,6 +320,39 @@ TEST_F(pair, a_forwarded_call_comes_from_its_forwarder_and_names_its_caller_apar
 	EXPECT_EQ(getegid(), fwd.caller_gid);
 	ASSERT_EQ(0, fipc_reply(self->b.fd, fwd.token, 0, NULL, 0));
 	EXPECT_EQ(0, fipc_async_join(&call));
+}
+
+/* A forwarder that has exited by the time the target receives is pid 0. */
+TEST_F(pair, a_forwarder_gone_before_the_call_is_received_shows_as_pid_0)
+{
+	struct fastipc_serve fwd;
+	struct fipc_async call;
+	int ready[2], hold[2];
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to switch users");
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(hold));
+	ASSERT_EQ(0, fipc_async_call(&call, &self->c, 1, "hello", 5, 0));
+	pid = fipc_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(hold[1]);
+		forward_as_nobody(self, ready[1], hold[0]);
+	}
+	close(hold[0]);
+	close(hold[1]);
+	ASSERT_EQ(0, fipc_reap(pid));
+	ASSERT_EQ(0, fipc_recv(self->b.fd, &fwd));
+	EXPECT_EQ(FASTIPC_MSG_FORWARDED, fwd.msg_flags);
+	EXPECT_EQ(0, fwd.pid);
+	EXPECT_EQ(FIPC_NOBODY, fwd.uid);
+	EXPECT_EQ((uint32_t)getpid(), fwd.caller_pid);
+	ASSERT_EQ(0, fipc_reply(self->b.fd, fwd.token, 0, NULL, 0));
+	EXPECT_EQ(0, fipc_async_join(&call));
+	close(ready[0]);
+	close(ready[1]);
 }
 
 TEST_F(pair, a_call_not_forwarded_names_its_sender_as_its_caller)

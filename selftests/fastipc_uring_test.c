@@ -1046,6 +1046,50 @@ TEST_F(uring, recv_whose_record_does_not_fit_the_buffer_is_einval)
 	EXPECT_EQ(0, fipc_reply(self->ep.fd, rec->token, 0, NULL, 0));
 }
 
+/* The whole record, caller included, for a call forwarded here. */
+TEST_F(uring, recv_of_a_forwarded_call_records_its_forwarder_and_caller)
+{
+	struct fastipc_uring_recv recv = recv_arg(self->msgs_id, 0, 0);
+	struct fastipc_msg_info *rec = (struct fastipc_msg_info *)self->msgs;
+	struct fastipc_serve msg;
+	struct fipc_client c2;
+	struct fipc_async call;
+	struct fipc_ep ep2;
+	struct cqe cqe;
+	unsigned int i;
+
+	ASSERT_EQ(0, fipc_ep_open(&ep2, NULL, 0, SLOT, 2));
+	ASSERT_EQ(0, fipc_client_open(&c2, ep2.fd, NULL, CBUF));
+	ASSERT_EQ(0, fipc_async_call(&call, &c2, 1, "in", 2, 0));
+	ASSERT_EQ(0, fipc_recv(ep2.fd, &msg));
+	ASSERT_EQ(0, fipc_forward(ep2.fd, self->c.fd, msg.token, 5, "out", 3));
+	memset(self->msgs, GUARD, MSGS_LEN);
+	ASSERT_EQ(3, run_cmd(&self->ring, self->ep.fd, FASTIPC_URING_RECV, &recv, sizeof(recv),
+			     &cqe));
+	EXPECT_EQ(FASTIPC_MSG_FORWARDED, rec->flags);
+	EXPECT_EQ(5, rec->opcode);
+	EXPECT_EQ(cqe.big[0], rec->token);
+	EXPECT_EQ((uint32_t)getpid(), rec->pid);
+	EXPECT_EQ(geteuid(), rec->uid);
+	EXPECT_EQ(getegid(), rec->gid);
+	EXPECT_EQ((uint32_t)getpid(), rec->caller_pid);
+	EXPECT_EQ(geteuid(), rec->caller_uid);
+	EXPECT_EQ(getegid(), rec->caller_gid);
+	EXPECT_EQ(0, rec->reserved0);
+	EXPECT_EQ(0, rec->reserved);
+	for (i = REC; i < MSGS_LEN; i++) {
+		ASSERT_EQ(GUARD, self->msgs[i]) TH_LOG("byte %u", i);
+	}
+	ASSERT_EQ(0, fipc_reply(self->ep.fd, rec->token, 0, NULL, 0));
+	EXPECT_EQ(0, fipc_async_join(&call));
+	/* ABI 1's receive, with its shorter record, is gone. */
+	EXPECT_EQ(-ENOTTY, run_cmd(&self->ring, self->ep.fd,
+				   _IOW(FASTIPC_IOCTL_MAGIC, 0x22, struct fastipc_uring_recv),
+				   &recv, sizeof(recv), NULL));
+	fipc_client_close(&c2);
+	fipc_ep_close(&ep2);
+}
+
 TEST_F(uring, reply_rejects_unknown_flags_and_nonzero_reserved_fields)
 {
 	struct fastipc_uring_reply good, bad;

@@ -338,8 +338,8 @@ struct fastipc_send {
  * @opcode: out, the message's opcode.
  * @len: out, the payload's length.
  * @pid: out, the sender's thread-group id in the server's PID namespace
- *	(0 if not visible there). The sender of a forwarded call is the
- *	process that forwarded it.
+ *	(0 if not visible there, or if the sender has exited). The sender of a
+ *	forwarded call is the process that forwarded it.
  * @uid: out, the sender's euid in the server's user namespace (overflowuid
  *	if unmapped).
  * @gid: out, the sender's egid likewise.
@@ -364,9 +364,10 @@ struct fastipc_send {
  * Errors of the reply part (nothing is received): ENOENT @reply_token is not
  * a message this endpoint's server holds (already answered, forged, from
  * another endpoint, or being answered or forwarded by another thread right
- * now); EMSGSIZE the reply does not fit the caller's reply room or exceeds
- * FASTIPC_MAX_PAYLOAD (the token is still held: reply again); EINVAL a
- * non-empty reply to a one-way message (token still held); EFAULT @reply_addr
+ * now); EMSGSIZE the reply does not fit the caller's reply room, exceeds the
+ * max_reply of an endpoint the call passed through, or FASTIPC_MAX_PAYLOAD
+ * (the token is still held: reply again); EINVAL a non-empty reply to a
+ * one-way message (token still held); EFAULT @reply_addr
  * is not readable (token still held; the caller's reply room may hold part of
  * the bytes); ECANCELED the caller gave up (signal, timeout, death): the token
  * is consumed, nothing delivered.
@@ -416,9 +417,10 @@ struct fastipc_serve {
  *
  * On an endpoint port: hands the call behind @token, with a new request, to
  * another endpoint (a tail call). The token is consumed; the target's server
- * replies straight to the original caller. The target receives the call
- * from the forwarding process (pid, uid and gid), flagged
- * FASTIPC_MSG_FORWARDED, with the original caller in the caller_* fields.
+ * replies straight to the original caller, within the smallest max_reply of
+ * the endpoints on the way. The target receives the call from the
+ * forwarding process (pid, uid and gid), flagged FASTIPC_MSG_FORWARDED, with
+ * the original caller in the caller_* fields.
  *
  * Errors: ENOENT @token not held; EINVAL @token is a one-way message, or
  * @target_fd is not a fastipc port reaching an endpoint; EBADF @target_fd is
@@ -479,6 +481,7 @@ struct fastipc_forward {
  * @reply_buf: id of the caller's registered buffer for the reply.
  * @reply_offset: where in @reply_buf the reply goes.
  * @reply_cap: room for the reply at @reply_offset; must fit the buffer.
+ *	Replies are limited as FASTIPC_IOC_CALL's are.
  * @reserved0: must be 0.
  * @tag: any value, for FASTIPC_URING_CANCEL.
  * @reserved: must be 0.
@@ -638,7 +641,8 @@ struct fastipc_uring_cancel {
  */
 #define FASTIPC_URING_CALL	_IOW(FASTIPC_IOCTL_MAGIC, 0x20, struct fastipc_uring_call)
 #define FASTIPC_URING_SEND	_IOW(FASTIPC_IOCTL_MAGIC, 0x21, struct fastipc_send)
-#define FASTIPC_URING_RECV	_IOW(FASTIPC_IOCTL_MAGIC, 0x22, struct fastipc_uring_recv)
+/* 0x22 was ABI 1's receive, whose record was 48 bytes: now ENOTTY. */
+#define FASTIPC_URING_RECV	_IOW(FASTIPC_IOCTL_MAGIC, 0x25, struct fastipc_uring_recv)
 #define FASTIPC_URING_REPLY	_IOW(FASTIPC_IOCTL_MAGIC, 0x23, struct fastipc_uring_reply)
 #define FASTIPC_URING_CANCEL	_IOW(FASTIPC_IOCTL_MAGIC, 0x24, struct fastipc_uring_cancel)
 
