@@ -265,13 +265,17 @@ int fastipc_call_copy(struct fastipc_client *client, uint32_t opcode, const void
  * @data: the payload
  * @len: its length, at most the endpoint's slot size
  * @flags: FASTIPC_SEND_WAIT to wait for room rather than fail with -EAGAIN
+ *	or -EDQUOT
  *
  * Always goes through the device, so it never waits for the handler, even
  * when the server lives in this process. Messages from one thread arrive in
  * the order sent.
  *
- * Return: 0, or -errno: -EAGAIN the endpoint's one-way quota is full,
- * -EMSGSIZE @len exceeds the slot size, -EPIPE the endpoint is closed,
+ * Return: 0, or -errno: -EAGAIN the endpoint has no room (its one-way share,
+ * half its slots, is full), -EDQUOT this user has its quota of one-way
+ * messages waiting, in this endpoint or in all (module parameters
+ * max_oneway_per_sender and max_oneway_per_user), -EMSGSIZE @len exceeds
+ * the slot size, -EPIPE the endpoint is closed,
  * -EINTR a handler without SA_RESTART ran while waiting for room, -EINVAL
  * bad @flags or a reserved @opcode.
  */
@@ -452,7 +456,8 @@ int fastipc_server_start(struct fastipc_server *server, unsigned int nthreads);
  *
  * Returns at once. Safe from a handler and from a signal handler.
  *
- * Return: 0, or -errno from waking the threads.
+ * Return: 0, or -errno from waking the threads: -EDQUOT when the user who
+ * created the server has its quota of one-way messages waiting already.
  */
 int fastipc_server_stop(struct fastipc_server *server);
 
@@ -667,8 +672,8 @@ int fastipc_ring_prep_call(struct fastipc_ring *ring, struct fastipc_client *cli
  *
  * fastipc_send() without the wait. The completion (FASTIPC_RING_SEND) has
  * @result 0 once the message is in the endpoint's pool, or an error of
- * fastipc_send(), -EAGAIN when there is no room. Sends from one ring arrive
- * in the order submitted. They cannot be cancelled.
+ * fastipc_send(), -EAGAIN or -EDQUOT when there is no room. Sends from one
+ * ring arrive in the order submitted. They cannot be cancelled.
  *
  * Return: 0, or -errno: -EINVAL a reserved @opcode or non-zero @flags,
  * -ENOMEM, or an error of io_uring_submit().

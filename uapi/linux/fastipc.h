@@ -287,7 +287,8 @@ struct fastipc_call {
 
 /**
  * struct fastipc_send - FASTIPC_IOC_SEND
- * @flags: FASTIPC_SEND_WAIT to wait for room instead of failing with EAGAIN.
+ * @flags: FASTIPC_SEND_WAIT to wait for room instead of failing with EAGAIN
+ *	or EDQUOT.
  * @opcode: in, the message's opcode.
  * @addr: in, the payload in any readable memory of the sender.
  * @len: in, its length, 0..the endpoint's slot size.
@@ -300,10 +301,11 @@ struct fastipc_call {
  * receives them. Messages from one sender are received in the order sent.
  *
  * Errors: ENOTCONN the port is not connected; EMSGSIZE @len exceeds the slot
- * size; EAGAIN no room: the endpoint's one-way quota (half its slots) is full,
- * every slot is taken, or the user who opened the port has
- * max_oneway_per_user messages waiting in endpoints already (module parameter,
- * default 4096); EPIPE the endpoint is closed; EINTR a handler without
+ * size; EAGAIN the endpoint has no room: its one-way share (half its slots)
+ * is full, or every slot is taken; EDQUOT the user who opened the port has
+ * its quota of messages waiting already: max_oneway_per_sender in this
+ * endpoint (module parameter, default 256) or max_oneway_per_user in all
+ * (default 4096); EPIPE the endpoint is closed; EINTR a handler without
  * SA_RESTART ran while waiting for room (nothing was sent; other
  * interruptions restart the send).
  */
