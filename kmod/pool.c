@@ -64,11 +64,21 @@ static unsigned long fastipc_oneway_count(struct fastipc_endpoint *ep, struct fa
 	return entry ? xa_to_value(entry) : 0;
 }
 
+/*
+ * Whether @user's messages to @ep count in its quota over all endpoints: not
+ * when @user owns @ep, whose pool is its own to fill. That is how a server
+ * always reaches its own endpoint, to wake its threads, say.
+ */
+static bool fastipc_oneway_shared(struct fastipc_endpoint *ep, struct fastipc_user *user)
+{
+	return user != ep->user;
+}
+
 /* Why @user cannot send a one-way message to @ep now: -EDQUOT, -EAGAIN, or 0. */
 static int fastipc_oneway_room(struct fastipc_endpoint *ep, struct fastipc_user *user)
 {
 	if (!fastipc_user_oneway_room_at(fastipc_oneway_count(ep, user)) ||
-	    !fastipc_user_oneway_room(user))
+	    (fastipc_oneway_shared(ep, user) && !fastipc_user_oneway_room(user)))
 		return -EDQUOT;
 	return fastipc_slot_available(ep, true) ? 0 : -EAGAIN;
 }
@@ -86,12 +96,13 @@ static int fastipc_oneway_charge(struct fastipc_endpoint *ep, struct fastipc_use
 	if (ret)
 		return ret;
 	/* Another endpoint may have taken the user's last message meanwhile. */
-	if (!fastipc_user_charge_oneway(user))
+	if (fastipc_oneway_shared(ep, user) && !fastipc_user_charge_oneway(user))
 		return -EDQUOT;
 	old = xa_store(&ep->oneway_senders, __kuid_val(user->uid), xa_mk_value(n + 1),
 		       GFP_NOWAIT | __GFP_ACCOUNT);
 	if (xa_is_err(old)) {
-		fastipc_user_uncharge_oneway(user);
+		if (fastipc_oneway_shared(ep, user))
+			fastipc_user_uncharge_oneway(user);
 		return xa_err(old);
 	}
 	return 0;
@@ -108,7 +119,8 @@ static void fastipc_oneway_uncharge(struct fastipc_endpoint *ep, struct fastipc_
 			 GFP_NOWAIT);
 	else if (!WARN_ON_ONCE(!n))
 		xa_erase(&ep->oneway_senders, __kuid_val(user->uid));
-	fastipc_user_uncharge_oneway(user);
+	if (fastipc_oneway_shared(ep, user))
+		fastipc_user_uncharge_oneway(user);
 }
 
 void fastipc_slot_free(struct fastipc_endpoint *ep, struct fastipc_slot *slot)

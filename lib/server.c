@@ -581,8 +581,12 @@ int fastipc_server_stop(struct fastipc_server *srv)
 
 	__atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
 	ret = server_wake(srv);
-	/* A full quota means messages wait: a thread will see the flag. */
-	return ret == -EAGAIN ? 0 : ret;
+	/*
+	 * A full queue, or our share of it used up, means messages wait: a
+	 * thread will see the flag. (Our own endpoint is never over the
+	 * user's quota across endpoints.)
+	 */
+	return ret == -EAGAIN || ret == -EDQUOT ? 0 : ret;
 }
 
 static void *worker_main(void *arg)

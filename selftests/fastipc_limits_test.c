@@ -188,6 +188,58 @@ TEST_F(limits, oneway_messages_per_user_are_limited_until_released)
 	close(pipefd[0]);
 }
 
+/*
+ * A user whose messages wait at others' endpoints up to its quota still
+ * reaches an endpoint of its own (a server waking its own threads).
+ */
+TEST_F(limits, a_users_own_endpoint_is_outside_its_quota_across_endpoints)
+{
+	struct fastipc_serve msg;
+	struct fipc_ep other;
+	pid_t pid;
+
+	ASSERT_EQ(0, write_param("max_oneway_per_user", 2));
+	ASSERT_EQ(0, fipc_ep_open(&other, NULL, 0, 64, 16));
+	pid = fipc_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct fipc_client c, self_c;
+		struct fipc_ep own;
+		int i;
+
+		CHILD_CHECK(fipc_drop_privs(FIPC_NOBODY, FIPC_NOBODY) == 0);
+		CHILD_CHECK(fipc_client_open(&c, other.fd, NULL, 64) == 0);
+		CHILD_CHECK(fipc_send(c.fd, 0, 1, NULL, 0) == 0);
+		CHILD_CHECK(fipc_send(c.fd, 0, 2, NULL, 0) == 0);
+		CHILD_CHECK(fipc_send(c.fd, 0, 3, NULL, 0) == -EDQUOT);
+		CHILD_CHECK(fipc_ep_open(&own, NULL, 0, 64, 16) == 0);
+		CHILD_CHECK(fipc_client_open(&self_c, own.fd, NULL, 64) == 0);
+		/* Its own endpoint's share of one-way slots, 8, all usable. */
+		for (i = 0; i < 8; i++)
+			CHILD_CHECK(fipc_send(self_c.fd, 0, 10 + i, NULL, 0) == 0);
+		CHILD_CHECK(fipc_send(self_c.fd, 0, 18, NULL, 0) == -EAGAIN);
+		CHILD_CHECK(fipc_recv(own.fd, &msg) == 0 && msg.opcode == 10);
+		/* Still at its quota elsewhere. */
+		CHILD_CHECK(fipc_send(c.fd, 0, 3, NULL, 0) == -EDQUOT);
+		_exit(0);
+	}
+	EXPECT_EQ(0, fipc_reap(pid));
+	fipc_ep_close(&other);
+}
+
+/* An endpoint of nobody's, for this (root) process to send to. */
+static int ep_open_as_nobody(struct fipc_ep *ep, uint32_t slot_size, uint32_t nslots)
+{
+	int ret;
+
+	if (seteuid(FIPC_NOBODY))
+		return -errno;
+	ret = fipc_ep_open(ep, NULL, 0, slot_size, nslots);
+	if (seteuid(0))
+		return -errno;
+	return ret;
+}
+
 TEST_F(limits, messages_of_a_closed_endpoint_no_longer_count)
 {
 	struct fipc_client c;
@@ -196,7 +248,7 @@ TEST_F(limits, messages_of_a_closed_endpoint_no_longer_count)
 
 	ASSERT_EQ(0, write_param("max_oneway_per_user", 2));
 	for (i = 0; i < 3; i++) {
-		ASSERT_EQ(0, fipc_ep_open(&ep, NULL, 0, 64, 8));
+		ASSERT_EQ(0, ep_open_as_nobody(&ep, 64, 8));
 		ASSERT_EQ(0, fipc_client_open(&c, ep.fd, NULL, 64));
 		EXPECT_EQ(0, fipc_send(c.fd, 0, 1, NULL, 0));
 		EXPECT_EQ(0, fipc_send(c.fd, 0, 2, NULL, 0));

@@ -305,7 +305,7 @@ struct fastipc_call {
  * is full, or every slot is taken; EDQUOT the user who opened the port has
  * its quota of messages waiting already: max_oneway_per_sender in this
  * endpoint (module parameter, default 256) or max_oneway_per_user in all
- * (default 4096); EPIPE the endpoint is closed; EINTR a handler without
+ * endpoints it does not own (default 4096); EPIPE the endpoint is closed; EINTR a handler without
  * SA_RESTART ran while waiting for room (nothing was sent; other
  * interruptions restart the send).
  */
