@@ -21,7 +21,31 @@
 #include <linux/percpu-refcount.h>
 #endif
 
-/* Copy from user memory with non-temporal stores; returns bytes not copied. */
+/*
+ * Open user access to read @len bytes from *@src, so that no load through
+ * the pointer, even a speculated one, reaches kernel memory: 6.12 clamps a
+ * pointer past the user range to an address that always faults (its
+ * copy_from_user() does the same), and *@src becomes that pointer; 6.1
+ * checks access_ok() and fences speculation (user_read_access_begin()).
+ * False if the range is refused; user_read_access_end() closes.
+ */
+static __always_inline bool fastipc_user_read_begin(const void __user **src, unsigned long len)
+{
+#ifdef masked_user_access_begin
+	if (can_do_masked_user_access()) {
+		*src = masked_user_access_begin(*src);
+		return true;
+	}
+#endif
+	return user_read_access_begin(*src, len);
+}
+
+/*
+ * Copy from user memory with non-temporal stores; returns bytes not copied,
+ * which on 6.12 may be up to 7 more than the bytes past a fault. 6.12's
+ * routine masks the user pointer itself; 6.1's leaves access_ok() and the
+ * speculation barrier after it to its caller. Neither zeroes anything.
+ */
 static inline unsigned long
 fastipc_copy_from_user_nt(void *dst, const void __user *src, unsigned long len)
 {
@@ -29,6 +53,9 @@ fastipc_copy_from_user_nt(void *dst, const void __user *src, unsigned long len)
 #ifdef copy_to_nontemporal
 	return copy_from_user_inatomic_nontemporal(dst, src, len);
 #else
+	if (!access_ok(src, len))
+		return len;
+	barrier_nospec();
 	return __copy_from_user_inatomic_nocache(dst, src, len);
 #endif
 }

@@ -4,26 +4,37 @@
  * a registered buffer through fastipc_copy_from_user(), which picks one of
  * four routines by size:
  *
- *   unrolled        8-byte loads and stores, 32 bytes a turn: no set-up cost,
- *                   so it wins for small payloads (EROS's observation).
+ *   unrolled        8-byte loads and stores, 32 bytes a turn: no call and no
+ *                   string instruction to start, so it can win for small
+ *                   payloads (EROS's observation).
  *   copy_from_user  the kernel's own routine (rep movsb on ERMS/FSRM CPUs).
  *   movsq           rep movsq, which some CPUs (and emulators) run far faster
  *                   than rep movsb.
- *   nontemporal     streaming stores that bypass the cache, for payloads too
- *                   big to stay cached, where leaving the cache alone pays.
+ *   nontemporal     the kernel's non-temporal user copy: streaming stores
+ *                   that bypass the cache, for payloads too big to stay
+ *                   cached, where leaving the cache alone pays.
  *
- * Which is fastest differs by CPU, so at load the module times each routine
- * on sizes from 64 B to 4 MiB, from a user mapping into a vmalloc buffer as
- * a real payload travels, followed by one read of the copy as its receiver
- * will read it (which is where streaming stores pay: the copy is not in the
- * cache), and keeps the best time of five runs. From those: the bulk routine
- * is the faster of copy_from_user and movsq at 64 KiB; the non-temporal copy
- * takes every size from the first one where it beats the bulk routine for
- * that size and all larger ones; the unrolled copy takes the sizes from 64 B
- * up to the first one where it no longer beats the routine that would copy
- * that size otherwise. Each choice is a read-only module parameter, and may
- * be given at load instead of measured. debugfs fastipc/copy_calibration
- * shows the table.
+ * Whichever runs, the copy is checked and instrumented as the kernel's
+ * copy_from_user() is, on 6.1 and 6.12 alike (fastipc_copy_run()): the
+ * hardened-usercopy check of the destination, fault injection, KASAN, KCSAN
+ * and KMSAN, and a user pointer that cannot be followed into the kernel even
+ * speculatively (compat.h). Each returns exactly the bytes not copied, those
+ * from the first byte that cannot be read, and zeroes them in the
+ * destination as copy_from_user() does.
+ *
+ * Which is fastest differs by CPU, so at load the module times each routine,
+ * checks included, on sizes from 64 B to 4 MiB, from a user mapping into a
+ * vmalloc buffer as a real payload travels, followed by one read of the copy
+ * as its receiver will read it (which is where streaming stores pay: the
+ * copy is not in the cache), and keeps the best time of five runs. From
+ * those: the bulk routine is the faster of copy_from_user and movsq at
+ * 64 KiB; the non-temporal copy takes every size from the first one where it
+ * beats the bulk routine for that size and all larger ones; the unrolled
+ * copy takes the sizes from 64 B up to the first one where it no longer
+ * beats the routine that would copy that size otherwise. Each choice is a
+ * read-only module parameter, and may be given at load instead of measured.
+ * debugfs fastipc/copy_calibration shows the table; fastipc/copy_test runs
+ * one routine for the selftests.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -74,24 +85,46 @@ MODULE_PARM_DESC(copy_nt_min,
 		 "payloads from this many bytes use non-temporal stores, 0 never (-1: measure at load)");
 
 /*
+ * The body of every partial copy: byte by byte from the first byte not yet
+ * copied, with user access open, until the end or the first byte that
+ * faults. Returns the bytes not copied, exactly.
+ */
+static __always_inline unsigned long fastipc_copy_bytes(u8 *d, const u8 __user *s,
+							unsigned long len)
+{
+	for (; len; len--, s++, d++)
+		unsafe_get_user(*d, s, out);
+out:
+	return len;
+}
+
+/*
+ * The routines below run between fastipc_copy_run()'s checks; each opens
+ * user access itself, through fastipc_user_read_begin(), which checks the
+ * source range and stops speculation past that check, and each returns the
+ * exact count of bytes not copied: whatever faults, they finish byte by
+ * byte up to the first byte that cannot be read, as the fixups of the
+ * kernel's own copies do.
+ *
  * noinline: GCC's partial inlining would otherwise move the part after
  * user_access_begin() into a separate function, called with UACCESS enabled.
  */
 static noinline unsigned long fastipc_copy_unrolled(void *dst, const void __user *src,
 						    unsigned long len)
 {
-	const u8 __user *s = src;
+	const u8 __user *s;
 	u8 *d = dst;
 
-	if (!user_access_begin(src, len))
+	if (!fastipc_user_read_begin(&src, len))
 		return len;
+	s = src;
 	for (; len >= 32; len -= 32, s += 32, d += 32) {
 		u64 a, b, c, e;
 
-		unsafe_get_user(a, (const u64 __user *)s, fault);
-		unsafe_get_user(b, (const u64 __user *)(s + 8), fault);
-		unsafe_get_user(c, (const u64 __user *)(s + 16), fault);
-		unsafe_get_user(e, (const u64 __user *)(s + 24), fault);
+		unsafe_get_user(a, (const u64 __user *)s, bytes);
+		unsafe_get_user(b, (const u64 __user *)(s + 8), bytes);
+		unsafe_get_user(c, (const u64 __user *)(s + 16), bytes);
+		unsafe_get_user(e, (const u64 __user *)(s + 24), bytes);
 		memcpy(d, &a, 8);
 		memcpy(d + 8, &b, 8);
 		memcpy(d + 16, &c, 8);
@@ -100,64 +133,100 @@ static noinline unsigned long fastipc_copy_unrolled(void *dst, const void __user
 	for (; len >= 8; len -= 8, s += 8, d += 8) {
 		u64 a;
 
-		unsafe_get_user(a, (const u64 __user *)s, fault);
+		unsafe_get_user(a, (const u64 __user *)s, bytes);
 		memcpy(d, &a, 8);
 	}
-	for (; len; len--, s++, d++)
-		unsafe_get_user(*d, s, fault);
-	user_access_end();
-	return 0;
-fault:
-	user_access_end();
+	/* The tail, or what is left from the load that faulted on. */
+bytes:
+	len = fastipc_copy_bytes(d, s, len);
+	user_read_access_end();
 	return len;
-}
-
-static unsigned long fastipc_copy_kernel(void *dst, const void __user *src, unsigned long len)
-{
-	return copy_from_user(dst, src, len);
 }
 
 static noinline unsigned long fastipc_copy_movsq(void *dst, const void __user *src,
 						 unsigned long len)
 {
 	unsigned long qwords = len >> 3;
-	unsigned long s = (unsigned long)src;
+	unsigned long s;
 	u8 *d = dst;
 
-	instrument_write(dst, len);
-	if (!user_access_begin(src, len))
+	if (!fastipc_user_read_begin(&src, len))
 		return len;
+	s = (unsigned long)src;
+	/* A fault leaves the registers at the quadword that faulted. */
 	asm volatile("1:	rep movsq\n"
 		     "2:\n"
 		     _ASM_EXTABLE_UA(1b, 2b)
 		     : "+c" (qwords), "+D" (d), "+S" (s)
 		     : : "memory");
-	if (qwords)
-		goto fault;
-	for (len &= 7; len; len--, s++, d++)
-		unsafe_get_user(*d, (const u8 __user *)s, fault);
-	user_access_end();
-	return 0;
-fault:
-	user_access_end();
+	len = fastipc_copy_bytes(d, (const u8 __user *)s, qwords * 8 + (len & 7));
+	user_read_access_end();
 	return len;
 }
 
-static unsigned long fastipc_copy_nt(void *dst, const void __user *src, unsigned long len)
+/* What is left of a copy by a routine that stops short of the fault. */
+static noinline unsigned long fastipc_copy_finish(u8 *d, const void __user *src,
+						  unsigned long len)
 {
-	if (!access_ok(src, len))
+	if (!fastipc_user_read_begin(&src, len))
 		return len;
-	return fastipc_copy_from_user_nt(dst, src, len);
+	len = fastipc_copy_bytes(d, src, len);
+	user_read_access_end();
+	return len;
 }
 
-typedef unsigned long (*fastipc_copy_fn)(void *dst, const void __user *src, unsigned long len);
+/*
+ * The kernel's non-temporal copy: on 6.12 it stops up to 7 bytes short of
+ * a fault, so the rest is finished byte by byte.
+ */
+static unsigned long fastipc_copy_nt(void *dst, const void __user *src, unsigned long len)
+{
+	unsigned long left = fastipc_copy_from_user_nt(dst, src, len);
 
-static const fastipc_copy_fn fastipc_copy_fns[FASTIPC_COPY_NR] = {
-	[FASTIPC_COPY_UNROLLED] = fastipc_copy_unrolled,
-	[FASTIPC_COPY_KERNEL] = fastipc_copy_kernel,
-	[FASTIPC_COPY_MOVSQ] = fastipc_copy_movsq,
-	[FASTIPC_COPY_NT] = fastipc_copy_nt,
-};
+	if (unlikely(left))
+		left = fastipc_copy_finish(dst + len - left, src + len - left, left);
+	return left;
+}
+
+/*
+ * One copy with the named routine. copy_from_user() is the kernel's own,
+ * with its checks, and exact on x86 (its fixups finish byte by byte); around
+ * the others fastipc_copy_run() does what copy_from_user() does around its
+ * copy on 6.1 and 6.12: check_copy_size() (the destination's size where the
+ * compiler knows it and, with CONFIG_HARDENED_USERCOPY, check_object_size()
+ * on the kernel object), might_fault(), should_fail_usercopy() for fault
+ * injection, the KASAN, KCSAN and KMSAN instrumentation, and zeroing of the
+ * bytes not copied. The callers need only the count, since a copy that
+ * faulted is never delivered (the slot is freed, or the call stays
+ * unanswered), but zeroing leaves every routine's destination as
+ * copy_from_user() leaves it, which the selftests check.
+ */
+static unsigned long fastipc_copy_run(int routine, void *dst, const void __user *src,
+				      unsigned long len)
+{
+	unsigned long left = len;
+
+	if (routine == FASTIPC_COPY_KERNEL)
+		return copy_from_user(dst, src, len);
+	if (!check_copy_size(dst, len, false))
+		return len;
+	might_fault();
+	if (should_fail_usercopy())
+		goto out_zero;
+	instrument_copy_from_user_before(dst, src, len);
+	if (routine == FASTIPC_COPY_UNROLLED)
+		left = fastipc_copy_unrolled(dst, src, len);
+	else if (routine == FASTIPC_COPY_MOVSQ)
+		left = fastipc_copy_movsq(dst, src, len);
+	else
+		left = fastipc_copy_nt(dst, src, len);
+	instrument_copy_from_user_after(dst, src, len, left);
+	if (likely(!left))
+		return 0;
+out_zero:
+	memset(dst + len - left, 0, left);
+	return left;
+}
 
 /**
  * fastipc_copy_from_user() - copy a payload with the routine chosen for its size
@@ -165,7 +234,8 @@ static const fastipc_copy_fn fastipc_copy_fns[FASTIPC_COPY_NR] = {
  * @src: the sender's memory
  * @len: bytes to copy
  *
- * Return: the number of bytes not copied, 0 on success.
+ * Return: the number of bytes not copied, 0 on success: exactly the bytes
+ * from the first one that could not be read, which are zeroed in @dst.
  */
 unsigned long fastipc_copy_from_user(void *dst, const void __user *src, unsigned long len)
 {
@@ -177,7 +247,7 @@ unsigned long fastipc_copy_from_user(void *dst, const void __user *src, unsigned
 		routine = FASTIPC_COPY_NT;
 	fastipc_stat_add(FASTIPC_STAT_COPY_UNROLLED + routine, 1);
 	fastipc_stat_add(FASTIPC_STAT_BYTES, len);
-	return fastipc_copy_fns[routine](dst, src, len);
+	return fastipc_copy_run(routine, dst, src, len);
 }
 
 /*
@@ -233,7 +303,7 @@ static u64 fastipc_time_copy(int routine, void *dst, const void __user *src, u32
 	for (run = 0; run < FASTIPC_CAL_RUNS; run++) {
 		start = ktime_get_ns();
 		for (i = 0; i < iters; i++) {
-			if (fastipc_copy_fns[routine](dst, src, size))
+			if (fastipc_copy_run(routine, dst, src, size))
 				return U64_MAX;
 			sum += fastipc_read_back(dst, size);
 		}
@@ -389,7 +459,7 @@ static ssize_t fastipc_copy_test_write(struct file *file, const char __user *ubu
 	if (!scratch)
 		return -ENOMEM;
 	memset(scratch, FASTIPC_COPY_TEST_POISON, len);
-	left = fastipc_copy_fns[routine](scratch, (const void __user *)src, len);
+	left = fastipc_copy_run(routine, scratch, (const void __user *)src, len);
 	ret = copy_to_user((void __user *)dst, scratch, len) ? -EFAULT : 0;
 	vfree(scratch);
 	if (ret)
