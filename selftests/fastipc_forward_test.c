@@ -285,31 +285,47 @@ static void forward_as_nobody(FIXTURE_DATA(pair) *self, int ready, int hold)
 	_exit(0);
 }
 
+/*
+ * Calls a and forks a child that forwards the call as nobody; the child
+ * exits when *@hold is closed, after writing to *@ready once it forwarded.
+ */
+static pid_t fork_forwarder(FIXTURE_DATA(pair) *self, struct fipc_async *call, int *ready,
+			    int *hold)
+{
+	int r[2], h[2];
+	pid_t pid;
+
+	if (pipe(r) || pipe(h) || fipc_async_call(call, &self->c, 1, "hello", 5, 0))
+		return -1;
+	pid = fipc_fork();
+	if (pid == 0) {
+		close(r[0]);
+		close(h[1]);
+		forward_as_nobody(self, r[1], h[0]);
+	}
+	close(r[1]);
+	close(h[0]);
+	*ready = r[0];
+	*hold = h[1];
+	return pid;
+}
+
 TEST_F(pair, a_forwarded_call_comes_from_its_forwarder_and_names_its_caller_apart)
 {
 	struct fastipc_serve fwd;
 	struct fipc_async call;
-	int ready[2], hold[2];
+	int ready, hold;
 	char c;
 	pid_t pid;
 
 	if (geteuid() != 0)
 		SKIP(return, "needs root to switch users");
-	ASSERT_EQ(0, pipe(ready));
-	ASSERT_EQ(0, pipe(hold));
-	ASSERT_EQ(0, fipc_async_call(&call, &self->c, 1, "hello", 5, 0));
-	pid = fipc_fork();
+	pid = fork_forwarder(self, &call, &ready, &hold);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		close(hold[1]);
-		forward_as_nobody(self, ready[1], hold[0]);
-	}
-	close(hold[0]);
-	ASSERT_EQ(1, read(ready[0], &c, 1));
+	ASSERT_EQ(1, read(ready, &c, 1));
 	ASSERT_EQ(0, fipc_recv(self->b.fd, &fwd));
-	close(hold[1]);
-	close(ready[0]);
-	close(ready[1]);
+	close(hold);
+	close(ready);
 	EXPECT_EQ(0, fipc_reap(pid));
 	EXPECT_EQ(FASTIPC_MSG_FORWARDED, fwd.msg_flags);
 	EXPECT_EQ((uint32_t)pid, fwd.pid);
@@ -327,22 +343,14 @@ TEST_F(pair, a_forwarder_gone_before_the_call_is_received_shows_as_pid_0)
 {
 	struct fastipc_serve fwd;
 	struct fipc_async call;
-	int ready[2], hold[2];
+	int ready, hold;
 	pid_t pid;
 
 	if (geteuid() != 0)
 		SKIP(return, "needs root to switch users");
-	ASSERT_EQ(0, pipe(ready));
-	ASSERT_EQ(0, pipe(hold));
-	ASSERT_EQ(0, fipc_async_call(&call, &self->c, 1, "hello", 5, 0));
-	pid = fipc_fork();
+	pid = fork_forwarder(self, &call, &ready, &hold);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		close(hold[1]);
-		forward_as_nobody(self, ready[1], hold[0]);
-	}
-	close(hold[0]);
-	close(hold[1]);
+	close(hold);
 	ASSERT_EQ(0, fipc_reap(pid));
 	ASSERT_EQ(0, fipc_recv(self->b.fd, &fwd));
 	EXPECT_EQ(FASTIPC_MSG_FORWARDED, fwd.msg_flags);
@@ -351,8 +359,7 @@ TEST_F(pair, a_forwarder_gone_before_the_call_is_received_shows_as_pid_0)
 	EXPECT_EQ((uint32_t)getpid(), fwd.caller_pid);
 	ASSERT_EQ(0, fipc_reply(self->b.fd, fwd.token, 0, NULL, 0));
 	EXPECT_EQ(0, fipc_async_join(&call));
-	close(ready[0]);
-	close(ready[1]);
+	close(ready);
 }
 
 TEST_F(pair, a_call_not_forwarded_names_its_sender_as_its_caller)

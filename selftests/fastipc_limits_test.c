@@ -360,80 +360,94 @@ TEST_F(limits, a_full_endpoint_gives_eagain_an_exhausted_quota_edquot)
 	fipc_ep_close(&a);
 }
 
-TEST_F(limits, send_wait_for_the_users_quota_ends_when_another_endpoint_releases)
+/*
+ * Two endpoints of root's, @a and @b, and a child that sends to them as
+ * nobody under a quota of @quota messages in all: @send runs in the child,
+ * which writes to @ready once it is about to wait. Returns the child's pid.
+ */
+static pid_t fork_sender_to_two(int quota, struct fipc_ep *a, struct fipc_ep *b, int *ready,
+				void (*send)(struct fipc_client *ca, struct fipc_client *cb, int ready))
 {
-	struct fipc_ep a, b;
 	int pipefd[2];
 	pid_t pid;
-	char byte;
 
-	ASSERT_EQ(0, write_param("max_oneway_per_user", 2));
-	ASSERT_EQ(0, fipc_ep_open(&a, NULL, 0, 64, 16));
-	ASSERT_EQ(0, fipc_ep_open(&b, NULL, 0, 64, 16));
-	ASSERT_EQ(0, pipe2(pipefd, O_CLOEXEC));
+	if (write_param("max_oneway_per_user", quota) || fipc_ep_open(a, NULL, 0, 64, 16) ||
+	    fipc_ep_open(b, NULL, 0, 64, 16) || pipe2(pipefd, O_CLOEXEC))
+		return -1;
 	pid = fipc_fork();
-	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		struct fipc_client ca, cb;
 
+		close(pipefd[0]);
 		CHILD_CHECK(fipc_drop_privs(FIPC_NOBODY, FIPC_NOBODY) == 0);
-		CHILD_CHECK(fipc_client_open(&ca, a.fd, NULL, 64) == 0);
-		CHILD_CHECK(fipc_client_open(&cb, b.fd, NULL, 64) == 0);
-		CHILD_CHECK(fipc_send(ca.fd, 0, 1, NULL, 0) == 0);
-		CHILD_CHECK(fipc_send(cb.fd, 0, 2, NULL, 0) == 0);
-		CHILD_CHECK(fipc_send(ca.fd, 0, 3, NULL, 0) == -EDQUOT);
-		CHILD_CHECK(write(pipefd[1], "k", 1) == 1);
-		/* Waits for a message of this user to be released anywhere. */
-		CHILD_CHECK(fipc_send(ca.fd, FASTIPC_SEND_WAIT, 4, NULL, 0) == 0);
+		CHILD_CHECK(fipc_client_open(&ca, a->fd, NULL, 64) == 0);
+		CHILD_CHECK(fipc_client_open(&cb, b->fd, NULL, 64) == 0);
+		/* Only the parent's copies may keep the endpoints open. */
+		close(a->fd);
+		close(b->fd);
+		send(&ca, &cb, pipefd[1]);
 		_exit(0);
 	}
 	/* A child that fails early closes the pipe: no read waits for ever. */
 	close(pipefd[1]);
-	ASSERT_EQ(1, read(pipefd[0], &byte, 1));
+	*ready = pipefd[0];
+	return pid;
+}
+
+static void wait_for_a_release_elsewhere(struct fipc_client *ca, struct fipc_client *cb,
+					 int ready)
+{
+	CHILD_CHECK(fipc_send(ca->fd, 0, 1, NULL, 0) == 0);
+	CHILD_CHECK(fipc_send(cb->fd, 0, 2, NULL, 0) == 0);
+	CHILD_CHECK(fipc_send(ca->fd, 0, 3, NULL, 0) == -EDQUOT);
+	CHILD_CHECK(write(ready, "k", 1) == 1);
+	/* Waits for a message of this user to be released anywhere. */
+	CHILD_CHECK(fipc_send(ca->fd, FASTIPC_SEND_WAIT, 4, NULL, 0) == 0);
+}
+
+TEST_F(limits, send_wait_for_the_users_quota_ends_when_another_endpoint_releases)
+{
+	struct fipc_ep a, b;
+	int ready;
+	pid_t pid;
+	char byte;
+
+	pid = fork_sender_to_two(2, &a, &b, &ready, wait_for_a_release_elsewhere);
+	ASSERT_LE(0, pid);
+	ASSERT_EQ(1, read(ready, &byte, 1));
 	ASSERT_EQ(0, fipc_wait_blocked_in_ioctl(pid));
 	EXPECT_EQ(1, drain(b.fd));
 	EXPECT_EQ(0, fipc_reap(pid));
 	EXPECT_EQ(2, drain(a.fd));
 	fipc_ep_close(&a);
 	fipc_ep_close(&b);
-	close(pipefd[0]);
+	close(ready);
+}
+
+static void wait_for_an_endpoint_that_closes(struct fipc_client *ca, struct fipc_client *cb,
+					     int ready)
+{
+	CHILD_CHECK(fipc_send(cb->fd, 0, 1, NULL, 0) == 0);
+	CHILD_CHECK(write(ready, "k", 1) == 1);
+	CHILD_CHECK(fipc_send(ca->fd, FASTIPC_SEND_WAIT, 2, NULL, 0) == -EPIPE);
 }
 
 TEST_F(limits, send_wait_for_the_users_quota_sees_its_endpoint_close)
 {
 	struct fipc_ep a, b;
-	int pipefd[2];
+	int ready;
 	pid_t pid;
 	char byte;
 
-	ASSERT_EQ(0, write_param("max_oneway_per_user", 1));
-	ASSERT_EQ(0, fipc_ep_open(&a, NULL, 0, 64, 16));
-	ASSERT_EQ(0, fipc_ep_open(&b, NULL, 0, 64, 16));
-	ASSERT_EQ(0, pipe2(pipefd, O_CLOEXEC));
-	pid = fipc_fork();
+	pid = fork_sender_to_two(1, &a, &b, &ready, wait_for_an_endpoint_that_closes);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		struct fipc_client ca, cb;
-
-		CHILD_CHECK(fipc_drop_privs(FIPC_NOBODY, FIPC_NOBODY) == 0);
-		CHILD_CHECK(fipc_client_open(&ca, a.fd, NULL, 64) == 0);
-		CHILD_CHECK(fipc_client_open(&cb, b.fd, NULL, 64) == 0);
-		/* Only the parent's copies may keep the endpoints open. */
-		close(a.fd);
-		close(b.fd);
-		CHILD_CHECK(fipc_send(cb.fd, 0, 1, NULL, 0) == 0);
-		CHILD_CHECK(write(pipefd[1], "k", 1) == 1);
-		CHILD_CHECK(fipc_send(ca.fd, FASTIPC_SEND_WAIT, 2, NULL, 0) == -EPIPE);
-		_exit(0);
-	}
-	close(pipefd[1]);
-	ASSERT_EQ(1, read(pipefd[0], &byte, 1));
+	ASSERT_EQ(1, read(ready, &byte, 1));
 	ASSERT_EQ(0, fipc_wait_blocked_in_ioctl(pid));
 	fipc_ep_close(&a);
 	EXPECT_EQ(0, fipc_reap(pid));
 	EXPECT_EQ(1, drain(b.fd));
 	fipc_ep_close(&b);
-	close(pipefd[0]);
+	close(ready);
 }
 
 /* Drops @cap from this process's effective, permitted and inheritable sets. */
