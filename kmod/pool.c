@@ -153,13 +153,16 @@ void fastipc_slot_free(struct fastipc_endpoint *ep, struct fastipc_slot *slot)
 /*
  * Wait until @user may send a one-way message to @ep, @ep dies, a signal
  * or task work (-ERESTARTSYS) or @deadline (-ETIME): room comes back on
- * either of two queues, the endpoint's and the user's.
+ * either of two queues, the endpoint's and the user's. The entries stay on
+ * both queues until the wait ends: one that removed itself when woken would
+ * be off its queue for good if the wake-up's room went to another sender
+ * before we looked.
  */
 static int fastipc_oneway_wait(struct fastipc_endpoint *ep, struct fastipc_user *user,
 			       ktime_t deadline)
 {
-	DEFINE_WAIT(ep_wait);
-	DEFINE_WAIT(user_wait);
+	DEFINE_WAIT_FUNC(ep_wait, default_wake_function);
+	DEFINE_WAIT_FUNC(user_wait, default_wake_function);
 	int ret = 0;
 
 	for (;;) {
