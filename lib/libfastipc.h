@@ -456,8 +456,10 @@ int fastipc_server_start(struct fastipc_server *server, unsigned int nthreads);
  *
  * Returns at once. Safe from a handler and from a signal handler.
  *
- * Return: 0, or -errno from waking the threads: -EDQUOT when the user who
- * created the server has its quota of one-way messages waiting already.
+ * Return: 0, or -errno from waking the threads. A full endpoint, or the
+ * server's own share of it used up, is 0: messages wait, and a thread that
+ * takes one sees the stop. (A user's own endpoints are outside its quota
+ * across endpoints, so that quota never keeps the wake-up out.)
  */
 int fastipc_server_stop(struct fastipc_server *server);
 
