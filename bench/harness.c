@@ -202,12 +202,13 @@ static int make_points(const struct bench_cfg *cfg, struct mech **mechs, int nme
 			continue;
 		pt = (struct point){ .m = mechs[i], .name = mechs[i]->name, .placement = placement };
 		for (o = 0; o < 2; o++)
-			for (s = 0; s < cfg->nsizes && !ret; s++) {
+			for (s = 0; s < cfg->nsizes && !ret && (cfg->patterns & 1u << ops[o]); s++) {
 				pt.op = ops[o];
 				pt.len = cfg->sizes[s];
 				ret = add_point(pts, npts, pt, cfg->runs);
 			}
-		for (v = 0; mechs[i]->stream_names && mechs[i]->stream_names[v]; v++)
+		for (v = 0; mechs[i]->stream_names && mechs[i]->stream_names[v] &&
+			    (cfg->patterns & 1u << BENCH_STREAM); v++)
 			for (s = 0; s < cfg->nchunks && !ret; s++) {
 				pt.name = mechs[i]->stream_names[v];
 				pt.variant = v;

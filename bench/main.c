@@ -7,8 +7,10 @@
  *
  *   fastipc-bench [--quick] [--out DIR] [--only MECH,...] [--runs N]
  *                 [--placement same-cpu|cross-cpu] [--no-memory] [--no-perf]
- *                 [--no-sync | --no-async]
+ *                 [--no-sync | --no-async] [--sizes N,...] [--patterns echo,oneway,stream]
  *
+ * --sizes replaces the echo and oneway payload sizes; --patterns picks the
+ * synchronous patterns (all three by default).
  * --only picks among the async throughput mechanisms too; the async run's
  * alternative fastipc server, fastipc-async-ring-server, only when named.
  * QUICK=1 in the environment is --quick.
@@ -59,6 +61,8 @@ struct placement {
 	int npts;
 };
 
+static void usage(void);
+
 static bool listed(const char *list, const char *name)
 {
 	size_t n = strlen(name);
@@ -70,6 +74,25 @@ static bool listed(const char *list, const char *name)
 		if ((p == list || p[-1] == ',') && (p[n] == ',' || !p[n]))
 			return true;
 	return false;
+}
+
+/* A comma-separated list of byte counts, largest last; usage() if it is not one. */
+static int parse_sizes(const char *list, uint32_t *v, int max)
+{
+	char *end;
+	int n = 0;
+
+	do {
+		unsigned long x = strtoul(list, &end, 0);
+
+		if (end == list || n == max || x > 64 * MiB || (n && x < v[n - 1]))
+			usage();
+		v[n++] = x;
+		list = end + 1;
+	} while (*end == ',');
+	if (*end)
+		usage();
+	return n;
 }
 
 static FILE *out_file(const char *dir, const char *name, char *tmp, size_t len)
@@ -222,7 +245,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: fastipc-bench [--quick] [--out DIR] [--only MECH,...] [--runs N]\n"
 		"                     [--placement same-cpu|cross-cpu] [--no-memory] [--no-perf]\n"
-		"                     [--no-sync | --no-async]\n");
+		"                     [--no-sync | --no-async] [--sizes N,...]\n"
+		"                     [--patterns echo,oneway,stream]\n");
 	exit(2);
 }
 
@@ -238,12 +262,16 @@ int main(int argc, char **argv)
 		{ "no-perf", no_argument, NULL, 'P' },
 		{ "no-sync", no_argument, NULL, 'Y' },
 		{ "no-async", no_argument, NULL, 'A' },
+		{ "sizes", required_argument, NULL, 's' },
+		{ "patterns", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct placement pl[2] = {
 		{ .name = "same-cpu", .server_cpu = 0 }, { .name = "cross-cpu", .server_cpu = 1 },
 	};
-	const char *outdir = "bench/out", *only = NULL, *placement = NULL;
+	const char *outdir = "bench/out", *only = NULL, *placement = NULL, *patterns = NULL;
+	static uint32_t sizes[16];
+	int nsizes = 0;
 	const char *q = getenv("QUICK");
 	bool quick = q && *q && strcmp(q, "0"), memory = true, perf = true, async = true;
 	bool sync = true;
@@ -265,12 +293,21 @@ int main(int argc, char **argv)
 		case 'P': perf = false; break;
 		case 'Y': sync = false; break;
 		case 'A': async = false; break;
+		case 's': nsizes = parse_sizes(optarg, sizes, ARRAY_LEN(sizes)); break;
+		case 't': patterns = optarg; break;
 		default: usage();
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	cfg.sizes = quick ? quick_sizes : full_sizes;
 	cfg.nsizes = quick ? ARRAY_LEN(quick_sizes) : ARRAY_LEN(full_sizes);
+	if (nsizes) {
+		cfg.sizes = sizes;
+		cfg.nsizes = nsizes;
+	}
+	cfg.patterns = (listed(patterns, "echo") ? 1u << BENCH_ECHO : 0) |
+		       (listed(patterns, "oneway") ? 1u << BENCH_ONEWAY : 0) |
+		       (listed(patterns, "stream") ? 1u << BENCH_STREAM : 0);
 	cfg.chunks = quick ? quick_chunks : full_chunks;
 	cfg.nchunks = quick ? ARRAY_LEN(quick_chunks) : ARRAY_LEN(full_chunks);
 	cfg.runs = runs > 1 ? runs : quick ? 4 : 11;
