@@ -89,6 +89,8 @@ struct apoint {
 	uint64_t calls;		/* per run */
 	int nruns;
 	double *cps;		/* per run: calls per second */
+	double *cpu_client;	/* per run: CPU per call of the client process */
+	double *cpu_server;	/* ... and of the server process */
 };
 
 static void size_str(char *buf, size_t len, uint32_t n)
@@ -164,14 +166,19 @@ static void check_run(const struct amech *m, const struct async_run *r)
 		fail_run("%zu bytes follow the last reply", r->stream_len - off);
 }
 
-/* One timed run of @calls calls: nanoseconds from the first request to the last reply. */
-static uint64_t timed_run(const struct async_cfg *cfg, const struct apoint *pt, uint64_t calls)
+/*
+ * One timed run of @calls calls: nanoseconds from the first request to the
+ * last reply; @cpu: the CPU time each side spent in between.
+ */
+static uint64_t timed_run(const struct async_cfg *cfg, const struct apoint *pt, uint64_t calls,
+			  struct cpu_mark *cpu)
 {
 	struct async_run r = {
 		.reqs = &reqs, .len = pt->len, .qd = pt->qd, .calls = calls, .seq = seq,
 		.area = area, .stride = async_stride(pt->len), .status = status, .rlen = rlen,
 	};
 	const uint8_t *pat = bench_pattern(pt->len);
+	struct cpu_mark cpu0;
 	uint64_t t0, t;
 	int i, ret;
 
@@ -181,9 +188,13 @@ static uint64_t timed_run(const struct async_cfg *cfg, const struct apoint *pt, 
 	/* Nothing left from the run before can pass for a reply of this one. */
 	memset(status, 0xff, calls * sizeof(*status));
 	memset(rlen, 0xff, calls * sizeof(*rlen));
+	cpu_mark(&cpu0, pt->m->server_pid);
 	t0 = bench_now_ns();
 	ret = pt->m->run(pt->m, &r);
 	t = bench_now_ns() - t0;
+	cpu_mark(cpu, pt->m->server_pid);
+	cpu->client_ns -= cpu0.client_ns;
+	cpu->server_ns -= cpu0.server_ns;
 	if (ret)
 		fail_run("%s", strerror(-ret));
 	check_run(pt->m, &r);
@@ -210,11 +221,12 @@ static uint64_t max_calls(uint32_t len)
 static void warm_up(const struct async_cfg *cfg, struct apoint *pt)
 {
 	uint64_t n = min_calls(pt->qd), spent = 0, t = 0;
+	struct cpu_mark cpu;
 	int k;
 
 	set_current(pt, "warm-up");
 	for (k = 0; k < 2 || (spent < cfg->run_ns / 2 && k < 50); k++) {
-		t = timed_run(cfg, pt, n);
+		t = timed_run(cfg, pt, n, &cpu);
 		spent += t;
 	}
 	pt->calls = (uint64_t)((double)cfg->run_ns * n / t);
@@ -233,7 +245,9 @@ static int add_point(struct apoint **pts, int *n, struct apoint pt, int runs)
 	*pts = p;
 	pt.nruns = runs;
 	pt.cps = calloc(runs, sizeof(double));
-	if (!pt.cps)
+	pt.cpu_client = calloc(runs, sizeof(double));
+	pt.cpu_server = calloc(runs, sizeof(double));
+	if (!pt.cps || !pt.cpu_client || !pt.cpu_server)
 		return -ENOMEM;
 	p[(*n)++] = pt;
 	return 0;
@@ -297,14 +311,15 @@ static int placement_points(const struct async_cfg *cfg, struct amech **mechs, i
 	return ret;
 }
 
-static struct quartiles apoint_stats(const struct apoint *pt)
+/* Quartiles of @per_run, one of @pt's per-run figures. */
+static struct quartiles apoint_stats(const struct apoint *pt, const double *per_run)
 {
 	double v[256];
 	int i, n = 0;
 
 	/* The first run is dropped: it pays for whatever the previous point disturbed. */
 	for (i = 1; i < pt->nruns && n < 256; i++)
-		v[n++] = pt->cps[i];
+		v[n++] = per_run[i];
 	return quartiles(v, n);
 }
 
@@ -335,11 +350,13 @@ static int write_csv(const char *dir, const struct apoint *pts, int npts)
 		return -errno;
 	}
 	fprintf(f, "mechanism,placement,queue_depth,payload_bytes,runs,calls_per_s_median,"
-		"calls_per_s_q1,calls_per_s_q3\n");
+		"calls_per_s_q1,calls_per_s_q3,cpu_client_ns,cpu_server_ns\n");
 	for (i = 0; i < npts; i++) {
-		q = apoint_stats(&pts[i]);
-		fprintf(f, "%s,%s,%d,%u,%d,%.0f,%.0f,%.0f\n", pts[i].m->name, pts[i].placement,
-			pts[i].qd, pts[i].len, pts[i].nruns - 1, q.median, q.q1, q.q3);
+		q = apoint_stats(&pts[i], pts[i].cps);
+		fprintf(f, "%s,%s,%d,%u,%d,%.0f,%.0f,%.0f,%.1f,%.1f\n", pts[i].m->name,
+			pts[i].placement, pts[i].qd, pts[i].len, pts[i].nruns - 1, q.median, q.q1,
+			q.q3, apoint_stats(&pts[i], pts[i].cpu_client).median,
+			apoint_stats(&pts[i], pts[i].cpu_server).median);
 		if (q.median > 0 && (q.q3 - q.q1) / q.median > 0.25) {
 			if (!wide++)
 				printf("Async points too spread to trust (IQR over 25%% of the median):\n");
@@ -377,12 +394,12 @@ static void print_summary(const struct async_cfg *cfg, struct amech **mechs, int
 			for (d = 0; d < cfg->ndepths; d++) {
 				a = find(pts, npts, "fastipc-async", placements[p], cfg->sizes[s],
 					 cfg->depths[d]);
-				va = a ? apoint_stats(a).median : 0;
+				va = a ? apoint_stats(a, a->cps).median : 0;
 				printf("%5d", cfg->depths[d]);
 				for (i = 0; i < nmechs; i++) {
 					b = find(pts, npts, mechs[i]->name, placements[p],
 						 cfg->sizes[s], cfg->depths[d]);
-					vb = b ? apoint_stats(b).median : 0;
+					vb = b ? apoint_stats(b, b->cps).median : 0;
 					if (mechs[i]->skip[0])
 						continue;
 					if (!b)
@@ -406,6 +423,7 @@ int async_bench(const struct async_cfg *cfg, struct amech **mechs, int nmechs,
 	struct apoint *pts = NULL;
 	uint64_t done = 0, total, t0 = bench_now_ns();
 	int i, k, pl, npl = 0, npts = 0, first, ret;
+	struct cpu_mark cpu;
 	char sz[16];
 
 	p.max_payload = cfg->sizes[cfg->nsizes - 1];
@@ -454,7 +472,10 @@ int async_bench(const struct async_cfg *cfg, struct amech **mechs, int nmechs,
 						placements[pl], k + 1, cfg->runs, pts[i].m->name, sz);
 				fprintf(stderr, " %d", pts[i].qd);
 				set_current(&pts[i], "run");
-				pts[i].cps[k] = pts[i].calls * 1e9 / timed_run(cfg, &pts[i], pts[i].calls);
+				pts[i].cps[k] = pts[i].calls * 1e9 /
+						timed_run(cfg, &pts[i], pts[i].calls, &cpu);
+				pts[i].cpu_client[k] = (double)cpu.client_ns / pts[i].calls;
+				pts[i].cpu_server[k] = (double)cpu.server_ns / pts[i].calls;
 				done++;
 			}
 			fputc('\n', stderr);
@@ -466,8 +487,11 @@ int async_bench(const struct async_cfg *cfg, struct amech **mechs, int nmechs,
 	ret = write_csv(outdir, pts, npts);
 	if (!ret)
 		print_summary(cfg, mechs, nmechs, pts, npts, placements, npl);
-	for (i = 0; i < npts; i++)
+	for (i = 0; i < npts; i++) {
 		free(pts[i].cps);
+		free(pts[i].cpu_client);
+		free(pts[i].cpu_server);
+	}
 	free(pts);
 	return ret;
 }

@@ -91,6 +91,7 @@ struct amech {
 	int (*run)(struct amech *m, struct async_run *r);
 	int (*stop)(struct amech *m);	/* asks the server to quit; its exit status */
 	bool extra;			/* measured only when --only names it */
+	pid_t server_pid;		/* start() sets it */
 	void *priv;
 	char skip[160];			/* why start() declined, when it did */
 };

@@ -294,6 +294,7 @@ static int fasync_start(struct amech *m, const struct async_params *p)
 	ret = fsrv_start(&a->srv, p, m == &amech_fastipc_async_ring, &ep);
 	if (ret)
 		return ret;
+	m->server_pid = a->srv.pid;
 	ret = ring_init(&a->ring, p->max_qd);
 	if (ret) {
 		snprintf(m->skip, sizeof(m->skip), "no io_uring with 128-byte SQEs: %s",
@@ -489,6 +490,7 @@ static int fsync_start(struct amech *m, const struct async_params *p)
 			snprintf(m->skip, sizeof(m->skip), "no /dev/fastipc");
 		return ret;
 	}
+	m->server_pid = s->srv.pid;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 << 10);
 	for (i = 0; i < p->max_qd && !ret; i++) {

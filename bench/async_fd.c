@@ -240,7 +240,10 @@ static int afd_start(struct amech *m, const struct async_params *p)
 		_exit(!d->buf ? 1 : d->kind == FD_PACKET ? packet_server(d) : bytes_server(d));
 	}
 	afd_close(d, false);
-	return ret < 0 ? ret : srv_wait_ready(&d->srv);
+	if (ret < 0)
+		return ret;
+	m->server_pid = d->srv.pid;
+	return srv_wait_ready(&d->srv);
 }
 
 /* Call @n of the run, header in its request buffer's headroom, queued on d->iov[@k]. */

@@ -82,6 +82,7 @@ struct mech {
 	const char *note;		/* for mechanisms.csv */
 	const char *const *stream_names; /* stream variants, NULL-terminated */
 	bool in_process;		/* no server process: placement is moot */
+	pid_t server_pid;		/* start() sets it; 0 when in_process */
 	int (*start)(struct mech *m, const struct bench_params *p);
 	int (*call)(struct mech *m, struct bench_call *c);
 	int (*stream)(struct mech *m, const struct bench_stream *s);
@@ -112,6 +113,14 @@ static inline uint32_t bench_status(const uint8_t *p, uint32_t len)
 extern char bench_current[200];
 
 uint64_t bench_now_ns(void);
+
+/* CPU time so far, all threads: of this process and of a server process (0 if none). */
+struct cpu_mark {
+	uint64_t client_ns;
+	uint64_t server_ns;
+};
+
+void cpu_mark(struct cpu_mark *c, pid_t server);
 void bench_watchdog(void);
 /* Says what failed in bench_current and ends the bench. */
 void __attribute__((noreturn, format(printf, 1, 2))) fail_run(const char *fmt, ...);
@@ -176,6 +185,8 @@ struct point {
 	uint64_t iters;		/* round trips per run; streams: chunks per run */
 	int nruns;
 	double *ns;		/* per run: mean round trip, or time per chunk */
+	double *cpu_client;	/* per run: CPU per round trip (per chunk) of the client */
+	double *cpu_server;	/* ... and of the server process */
 	bool skipped;
 };
 

@@ -149,29 +149,47 @@ static void warm_up(const struct bench_cfg *cfg, struct point *pt)
 	alarm(0);
 }
 
-/* Run @k of a point: the mean round trip (streams: time per chunk). */
+/*
+ * Run @k of a point: the mean round trip (streams: time per chunk), and the
+ * CPU time the client and the server process spent per round trip (chunk).
+ * Between timed calls the client stamps and checks messages, untimed: that
+ * CPU time is the harness's, not the mechanism's, and is taken off the
+ * client's as the wall time it took (the client runs throughout it).
+ */
 static void one_run(const struct bench_cfg *cfg, struct point *pt, int k)
 {
 	struct bench_call c = { .op = pt->op, .req = req_base + BENCH_HEADROOM };
-	uint64_t i, total = 0;
+	struct cpu_mark cpu0, cpu1;
+	uint64_t i, t0, total = 0;
+	double untimed;
 
 	set_current(pt, "run");
 	alarm(cfg->watchdog_s);
 	load_pattern(pt);
-	if (pt->op == BENCH_STREAM) {
-		/* Every byte is checked in the warm-up and the dropped first run. */
-		total = timed_stream(pt, k == 0);
-	} else {
+	if (pt->op != BENCH_STREAM) {
 		/* Untimed: wakes a parked server and settles the caches for this size. */
 		c.len = pt->len;
 		bench_stamp(c.req, c.len, ++seq);
 		do_call(pt, &c);
 		verify(pt, &c);
+	}
+	cpu_mark(&cpu0, pt->m->server_pid);
+	t0 = bench_now_ns();
+	if (pt->op == BENCH_STREAM) {
+		/* Every byte is checked in the warm-up and the dropped first run. */
+		total = timed_stream(pt, k == 0);
+	} else {
 		for (i = 0; i < pt->iters; i++)
 			total += timed_call(pt);
 	}
+	untimed = (double)(bench_now_ns() - t0 - total);
+	cpu_mark(&cpu1, pt->m->server_pid);
 	alarm(0);
 	pt->ns[k] = (double)total / pt->iters;
+	pt->cpu_client[k] = ((double)(cpu1.client_ns - cpu0.client_ns) - untimed) / pt->iters;
+	if (pt->cpu_client[k] < 0)
+		pt->cpu_client[k] = 0;
+	pt->cpu_server[k] = (double)(cpu1.server_ns - cpu0.server_ns) / pt->iters;
 }
 
 static int add_point(struct point **pts, int *n, struct point pt, int runs)
@@ -182,7 +200,9 @@ static int add_point(struct point **pts, int *n, struct point pt, int runs)
 		return -ENOMEM;
 	pt.nruns = runs;
 	pt.ns = calloc(runs, sizeof(double));
-	if (!pt.ns)
+	pt.cpu_client = calloc(runs, sizeof(double));
+	pt.cpu_server = calloc(runs, sizeof(double));
+	if (!pt.ns || !pt.cpu_client || !pt.cpu_server)
 		return -ENOMEM;
 	p[(*n)++] = pt;
 	*pts = p;

@@ -118,14 +118,15 @@ static int out_done(FILE *f, const char *tmp)
 	return rename(tmp, dst) ? -errno : 0;
 }
 
-static struct quartiles point_stats(const struct point *pt)
+/* Quartiles of @per_run, one of @pt's per-run figures. */
+static struct quartiles point_stats(const struct point *pt, const double *per_run)
 {
 	double v[64];
 	int i, n = 0;
 
 	/* The first run is dropped: it pays for whatever the previous point disturbed. */
 	for (i = 1; i < pt->nruns && n < 64; i++)
-		v[n++] = pt->ns[i];
+		v[n++] = per_run[i];
 	return quartiles(v, n);
 }
 
@@ -144,15 +145,17 @@ static int write_results(const char *dir, const struct placement *pl, int npl)
 	if (!f)
 		return -errno;
 	fprintf(f, "mechanism,pattern,placement,payload_bytes,runs,rtt_ns_median,rtt_ns_q1,"
-		"rtt_ns_q3,mb_per_s\n");
+		"rtt_ns_q3,mb_per_s,p50_ns,p99_ns,p999_ns,cpu_client_ns,cpu_server_ns\n");
 	for (i = 0; i < npl; i++)
 		for (j = 0; j < pl[i].npts; j++) {
 			const struct point *pt = &pl[i].pts[j];
 
-			q = point_stats(pt);
-			fprintf(f, "%s,%s,%s,%u,%d,%.1f,%.1f,%.1f,%.2f\n", pt->name,
+			q = point_stats(pt, pt->ns);
+			fprintf(f, "%s,%s,%s,%u,%d,%.1f,%.1f,%.1f,%.2f,,,,%.1f,%.1f\n", pt->name,
 				pattern_of(pt->op), pl[i].name, pt->len, pt->nruns - 1, q.median,
-				q.q1, q.q3, q.median > 0 ? pt->len * 1e3 / q.median : 0);
+				q.q1, q.q3, q.median > 0 ? pt->len * 1e3 / q.median : 0,
+				point_stats(pt, pt->cpu_client).median,
+				point_stats(pt, pt->cpu_server).median);
 			if (q.median > 0 && (q.q3 - q.q1) / q.median > 0.25) {
 				if (!wide++)
 					printf("Points too spread to trust (IQR over 25%% of the median):\n");
@@ -209,7 +212,7 @@ static double median_of(const struct placement *pl, const char *name, uint32_t o
 {
 	const struct point *pt = find(pl, name, op, len);
 
-	return pt ? point_stats(pt).median : 0;
+	return pt ? point_stats(pt, pt->ns).median : 0;
 }
 
 /* A first look at the numbers; the report pipeline makes the real tables. */

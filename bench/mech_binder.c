@@ -196,6 +196,7 @@ static int bnd_start(struct mech *m, const struct bench_params *p)
 		_exit(bnd_server(b, m) ? 1 : 0);
 	if (ret < 0)
 		return ret;
+	m->server_pid = b->srv.pid;
 	ret = srv_wait_ready(&b->srv);
 	return ret ? ret : bnd_open(b, m);
 }

@@ -161,6 +161,7 @@ static int fipc_start(struct mech *mech, const struct bench_params *p)
 		_exit(fipc_server(ep, p, &f->srv) ? 1 : 0);
 	if (ret < 0)
 		goto out;
+	mech->server_pid = f->srv.pid;
 	ret = srv_wait_ready(&f->srv);
 	if (ret)
 		goto out;

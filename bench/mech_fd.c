@@ -327,6 +327,7 @@ static int fd_start(struct mech *m, const struct bench_params *p)
 		close_chan(&d->srv_ch);
 	d->srv_ch.tx = d->srv_ch.rx = -1;
 	close_streams(d->stream_rx);
+	m->server_pid = d->srv.pid;
 	return srv_wait_ready(&d->srv);
 }
 

@@ -219,6 +219,7 @@ static int shm_start(struct mech *m, const struct bench_params *p)
 	if (ret < 0)
 		return ret;
 	s->peer = s->srv.pid;
+	m->server_pid = s->srv.pid;
 	return srv_wait_ready(&s->srv);
 }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What every mechanism and both harnesses share: server processes, pinning,
- * the clock, the watchdog, pipe and socket buffer sizes, full reads and
- * writes, and the byte patterns the harness sends and checks.
+ * the clock, CPU time, the watchdog, pipe and socket buffer sizes, full
+ * reads and writes, and the byte patterns the harness sends and checks.
  */
 #include "bench.h"
 
@@ -29,6 +29,34 @@ uint64_t bench_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static uint64_t cpu_clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	if (clock_gettime(id, &ts))
+		fail_run("cannot read a CPU-time clock: %s", strerror(errno));
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/*
+ * Any process's CPU-time clock can be read, a server's too; a server whose
+ * clock cannot be read has gone, and its figures with it.
+ */
+void cpu_mark(struct cpu_mark *c, pid_t server)
+{
+	clockid_t id;
+	int err;
+
+	c->client_ns = cpu_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	c->server_ns = 0;
+	if (server <= 0)
+		return;
+	err = clock_getcpuclockid(server, &id);
+	if (err)
+		fail_run("no CPU-time clock for server %d: %s", (int)server, strerror(err));
+	c->server_ns = cpu_clock_ns(id);
 }
 
 static void watchdog(int sig)
