@@ -160,7 +160,7 @@ static void one_run(const struct bench_cfg *cfg, struct point *pt, int k)
 {
 	struct bench_call c = { .op = pt->op, .req = req_base + BENCH_HEADROOM };
 	struct cpu_mark cpu0, cpu1;
-	uint64_t i, t0, total = 0;
+	uint64_t i, t, t0, total = 0;
 	double untimed;
 
 	set_current(pt, "run");
@@ -179,8 +179,13 @@ static void one_run(const struct bench_cfg *cfg, struct point *pt, int k)
 		/* Every byte is checked in the warm-up and the dropped first run. */
 		total = timed_stream(pt, k == 0);
 	} else {
-		for (i = 0; i < pt->iters; i++)
-			total += timed_call(pt);
+		for (i = 0; i < pt->iters; i++) {
+			t = timed_call(pt);
+			total += t;
+			/* The tails are of the kept runs too: the first is dropped. */
+			if (k)
+				hist_add(pt->hist, t);
+		}
 	}
 	untimed = (double)(bench_now_ns() - t0 - total);
 	cpu_mark(&cpu1, pt->m->server_pid);
@@ -202,7 +207,9 @@ static int add_point(struct point **pts, int *n, struct point pt, int runs)
 	pt.ns = calloc(runs, sizeof(double));
 	pt.cpu_client = calloc(runs, sizeof(double));
 	pt.cpu_server = calloc(runs, sizeof(double));
-	if (!pt.ns || !pt.cpu_client || !pt.cpu_server)
+	if (pt.op != BENCH_STREAM)
+		pt.hist = calloc(1, sizeof(*pt.hist));
+	if (!pt.ns || !pt.cpu_client || !pt.cpu_server || (pt.op != BENCH_STREAM && !pt.hist))
 		return -ENOMEM;
 	p[(*n)++] = pt;
 	*pts = p;

@@ -151,10 +151,16 @@ static int write_results(const char *dir, const struct placement *pl, int npl)
 			const struct point *pt = &pl[i].pts[j];
 
 			q = point_stats(pt, pt->ns);
-			fprintf(f, "%s,%s,%s,%u,%d,%.1f,%.1f,%.1f,%.2f,,,,%.1f,%.1f\n", pt->name,
+			fprintf(f, "%s,%s,%s,%u,%d,%.1f,%.1f,%.1f,%.2f,", pt->name,
 				pattern_of(pt->op), pl[i].name, pt->len, pt->nruns - 1, q.median,
-				q.q1, q.q3, q.median > 0 ? pt->len * 1e3 / q.median : 0,
-				point_stats(pt, pt->cpu_client).median,
+				q.q1, q.q3, q.median > 0 ? pt->len * 1e3 / q.median : 0);
+			/* Streams time whole runs, not operations: no tails. */
+			if (pt->hist)
+				fprintf(f, "%.0f,%.0f,%.0f,", hist_quantile(pt->hist, 0.5),
+					hist_quantile(pt->hist, 0.99), hist_quantile(pt->hist, 0.999));
+			else
+				fprintf(f, ",,,");
+			fprintf(f, "%.1f,%.1f\n", point_stats(pt, pt->cpu_client).median,
 				point_stats(pt, pt->cpu_server).median);
 			if (q.median > 0 && (q.q3 - q.q1) / q.median > 0.25) {
 				if (!wide++)
