@@ -84,13 +84,16 @@ static void do_call(const struct point *pt, struct bench_call *c)
 		fail_run("call failed: %s", strerror(-ret));
 }
 
-/* One round trip, timed; the stamping and checking around it are not. */
+/*
+ * One round trip, timed; filling and checking the message are not. Every
+ * byte of the request is new: the pattern of the call's sequence number.
+ */
 static uint64_t timed_call(const struct point *pt)
 {
 	struct bench_call c = { .op = pt->op, .len = pt->len, .req = req_base + BENCH_HEADROOM };
 	uint64_t t0, t1;
 
-	bench_stamp(c.req, c.len, ++seq);
+	fipc_fill(c.req, c.len, ++seq);
 	t0 = bench_now_ns();
 	do_call(pt, &c);
 	t1 = bench_now_ns();
@@ -116,11 +119,10 @@ static uint64_t timed_stream(const struct point *pt, bool full)
 	return bench_now_ns() - t0;
 }
 
-static void load_pattern(const struct point *pt)
+/* A stream's chunks: the pattern, stamped by the mechanism with each chunk's index. */
+static void load_stream(const struct point *pt)
 {
-	uint8_t *dst = (pt->op == BENCH_STREAM ? stream_base : req_base) + BENCH_HEADROOM;
-
-	memcpy(dst, bench_pattern(pt->len), pt->len);
+	memcpy(stream_base + BENCH_HEADROOM, bench_pattern(pt->len), pt->len);
 }
 
 /* Untimed round trips until the point is warm, then iterations for a run of about run_ns. */
@@ -130,8 +132,8 @@ static void warm_up(const struct bench_cfg *cfg, struct point *pt)
 
 	set_current(pt, "warm-up");
 	alarm(cfg->watchdog_s);
-	load_pattern(pt);
 	if (pt->op == BENCH_STREAM) {
+		load_stream(pt);
 		t = timed_stream(pt, true);
 		pt->iters = cfg->stream_total / pt->len;
 	} else {
@@ -152,27 +154,23 @@ static void warm_up(const struct bench_cfg *cfg, struct point *pt)
 /*
  * Run @k of a point: the mean round trip (streams: time per chunk), and the
  * CPU time the client and the server process spent per round trip (chunk).
- * Between timed calls the client stamps and checks messages, untimed: that
+ * Between timed calls the client fills and checks messages, untimed: that
  * CPU time is the harness's, not the mechanism's, and is taken off the
  * client's as the wall time it took (the client runs throughout it).
  */
 static void one_run(const struct bench_cfg *cfg, struct point *pt, int k)
 {
-	struct bench_call c = { .op = pt->op, .req = req_base + BENCH_HEADROOM };
 	struct cpu_mark cpu0, cpu1;
 	uint64_t i, t, t0, total = 0;
 	double untimed;
 
 	set_current(pt, "run");
 	alarm(cfg->watchdog_s);
-	load_pattern(pt);
-	if (pt->op != BENCH_STREAM) {
-		/* Untimed: wakes a parked server and settles the caches for this size. */
-		c.len = pt->len;
-		bench_stamp(c.req, c.len, ++seq);
-		do_call(pt, &c);
-		verify(pt, &c);
-	}
+	/* Not counted: wakes a parked server and settles the caches for this size. */
+	if (pt->op == BENCH_STREAM)
+		load_stream(pt);
+	else
+		timed_call(pt);
 	cpu_mark(&cpu0, pt->m->server_pid);
 	t0 = bench_now_ns();
 	if (pt->op == BENCH_STREAM) {

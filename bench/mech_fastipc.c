@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -28,11 +27,6 @@ struct fipc {
 	uint32_t reply_id;
 	uint32_t status;
 };
-
-int fipc_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
 
 int fipc_register(int fd, void *addr, size_t len, uint32_t *id)
 {

@@ -243,9 +243,10 @@ int write_full(int fd, const void *buf, size_t len)
 }
 
 /*
- * The fill pattern of a @len-byte message: it depends on the length too, so
- * a reply of the wrong size or from an older request cannot pass. Built once
- * per length and kept.
+ * The fill pattern of a @len-byte stream chunk or async request, which
+ * their senders stamp with a sequence number: fipc_fill()'s with the length
+ * for seed, so a message of another size cannot pass. Built once per length
+ * and kept.
  */
 const uint8_t *bench_pattern(uint32_t len)
 {
@@ -254,7 +255,6 @@ const uint8_t *bench_pattern(uint32_t len)
 		uint8_t *p;
 	} cache[64];
 	unsigned int i;
-	uint32_t j;
 
 	for (i = 0; i < 64 && cache[i].p; i++)
 		if (cache[i].len == len)
@@ -265,12 +265,14 @@ const uint8_t *bench_pattern(uint32_t len)
 	if (!cache[i].p)
 		abort();
 	cache[i].len = len;
-	for (j = 0; j < len; j++)
-		cache[i].p[j] = (uint8_t)((j * 131 + (j >> 8) * 7 + len * 17 + 1) ^ (len >> 10));
+	fipc_fill(cache[i].p, len, len);
 	return cache[i].p;
 }
 
-/* Puts the request's sequence number at both ends, so stale or torn replies fail. */
+/*
+ * Puts a sequence number at both ends of a stream chunk or async request,
+ * so stale or torn ones fail.
+ */
 void bench_stamp(uint8_t *p, uint32_t len, uint64_t seq)
 {
 	if (len >= 8)

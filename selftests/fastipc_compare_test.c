@@ -9,7 +9,6 @@
 #include "../bench/bench.h"
 
 #include <string.h>
-#include <time.h>
 
 #include "kselftest_harness.h"
 
@@ -63,14 +62,6 @@ FIXTURE_TEARDOWN(peer)
 	m->quit = false;
 }
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 TEST_F_TIMEOUT(peer, echo_is_byte_exact_and_in_order, 120)
 {
 	uint8_t *req = self->buf + BENCH_HEADROOM;
@@ -78,14 +69,13 @@ TEST_F_TIMEOUT(peer, echo_is_byte_exact_and_in_order, 120)
 	unsigned int s, i;
 
 	for (s = 0; s < ARRAY_SIZE(sizes); s++) {
-		double start = now_ns();
+		uint64_t start = fipc_now_ns();
 
 		for (i = 0; i < ROUNDS; i++, seq++) {
 			struct bench_call c = { .op = BENCH_ECHO, .len = sizes[s], .req = req };
 
-			/* Every message differs, so a stale or reordered reply shows. */
-			memcpy(req, bench_pattern(sizes[s]), sizes[s]);
-			bench_stamp(req, sizes[s], seq);
+			/* Every byte of every message is new: a stale or reordered reply shows. */
+			fipc_fill(req, sizes[s], seq);
 			ASSERT_EQ(0, variant->mech->call(variant->mech, &c));
 			ASSERT_EQ(sizes[s], c.reply_len);
 			ASSERT_EQ(0, memcmp(c.reply, req, sizes[s]))
@@ -94,7 +84,7 @@ TEST_F_TIMEOUT(peer, echo_is_byte_exact_and_in_order, 120)
 		}
 		ksft_print_msg("%s echo %u bytes: %.1f us per round trip (diagnostic)\n",
 			       variant->mech->name, sizes[s],
-			       (now_ns() - start) / ROUNDS / 1000);
+			       (fipc_now_ns() - start) / ROUNDS / 1e3);
 	}
 }
 
@@ -108,8 +98,7 @@ TEST_F_TIMEOUT(peer, oneway_status_matches_every_request, 120)
 		for (i = 0; i < ROUNDS; i++, seq++) {
 			struct bench_call c = { .op = BENCH_ONEWAY, .len = sizes[s], .req = req };
 
-			memcpy(req, bench_pattern(sizes[s]), sizes[s]);
-			bench_stamp(req, sizes[s], seq);
+			fipc_fill(req, sizes[s], seq);
 			ASSERT_EQ(0, variant->mech->call(variant->mech, &c));
 			ASSERT_EQ(bench_status(req, sizes[s]), c.status);
 		}

@@ -3,6 +3,8 @@
  * Helpers shared by the fastipc selftests: thin wrappers around the ioctls
  * (each returns 0 or a value >= 0 on success, -errno on failure and never
  * asserts), endpoint and client set-up, and process/thread synchronisation.
+ * The raw ioctl wrapper, the clock and the payload pattern are the bench's
+ * too: common/fastipc_common.h.
  */
 #ifndef FASTIPC_UTIL_H
 #define FASTIPC_UTIL_H
@@ -33,12 +35,9 @@
 
 #include <linux/fastipc.h>
 
-#define FIPC_NOBODY	65534
+#include "fastipc_common.h"
 
-static inline int fipc_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
+#define FIPC_NOBODY	65534
 
 /* A new port, or -errno. */
 static inline int fipc_open(void)
@@ -434,27 +433,6 @@ static inline int fipc_forward(int fd, int target_fd, uint64_t token, uint32_t o
 	};
 
 	return fipc_ioctl(fd, FASTIPC_IOC_FORWARD, &fwd);
-}
-
-/* Fills @buf with a pattern that depends on @seed; fipc_check() verifies it. */
-static inline void fipc_fill(void *buf, size_t len, uint32_t seed)
-{
-	uint8_t *p = buf;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		p[i] = (uint8_t)((i * 131 + (i >> 8) * 7 + seed * 17 + 1) ^ (seed >> 8));
-}
-
-static inline bool fipc_check(const void *buf, size_t len, uint32_t seed)
-{
-	const uint8_t *p = buf;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] != (uint8_t)((i * 131 + (i >> 8) * 7 + seed * 17 + 1) ^ (seed >> 8)))
-			return false;
-	return true;
 }
 
 /*
