@@ -189,9 +189,9 @@ static uint64_t timed_run(const struct async_cfg *cfg, const struct apoint *pt, 
 	memset(status, 0xff, calls * sizeof(*status));
 	memset(rlen, 0xff, calls * sizeof(*rlen));
 	cpu_mark(&cpu0, pt->m->server_pid);
-	t0 = bench_now_ns();
+	t0 = fipc_now_ns();
 	ret = pt->m->run(pt->m, &r);
-	t = bench_now_ns() - t0;
+	t = fipc_now_ns() - t0;
 	cpu_mark(cpu, pt->m->server_pid);
 	cpu->client_ns -= cpu0.client_ns;
 	cpu->server_ns -= cpu0.server_ns;
@@ -421,7 +421,7 @@ int async_bench(const struct async_cfg *cfg, struct amech **mechs, int nmechs,
 	const char *placements[2];
 	struct async_params p = { .max_qd = ASYNC_MAX_QD, .area_len = AREA_LEN };
 	struct apoint *pts = NULL;
-	uint64_t done = 0, total, t0 = bench_now_ns();
+	uint64_t done = 0, total, t0 = fipc_now_ns();
 	int i, k, pl, npl = 0, npts = 0, first, ret;
 	struct cpu_mark cpu;
 	char sz[16];
@@ -483,7 +483,7 @@ int async_bench(const struct async_cfg *cfg, struct amech **mechs, int nmechs,
 		stop_servers(mechs, nmechs);
 	}
 	fprintf(stderr, "fastipc-bench: async: %d points in %.0f s\n", npts,
-		(bench_now_ns() - t0) / 1e9);
+		(fipc_now_ns() - t0) / 1e9);
 	ret = write_csv(outdir, pts, npts);
 	if (!ret)
 		print_summary(cfg, mechs, nmechs, pts, npts, placements, npl);

@@ -139,8 +139,6 @@ static inline uint32_t bench_status(const uint8_t *p, uint32_t len)
 /* What is running, for the watchdog and fail_run(): the harnesses keep it up to date. */
 extern char bench_current[200];
 
-uint64_t bench_now_ns(void);
-
 /* CPU time so far, all threads: of this process and of a server process (0 if none). */
 struct cpu_mark {
 	uint64_t client_ns;

@@ -94,9 +94,9 @@ static uint64_t timed_call(const struct point *pt)
 	uint64_t t0, t1;
 
 	fipc_fill(c.req, c.len, ++seq);
-	t0 = bench_now_ns();
+	t0 = fipc_now_ns();
 	do_call(pt, &c);
-	t1 = bench_now_ns();
+	t1 = fipc_now_ns();
 	verify(pt, &c);
 	return t1 - t0;
 }
@@ -110,13 +110,13 @@ static uint64_t timed_stream(const struct point *pt, bool full)
 		.full = full,
 		.buf = stream_base + BENCH_HEADROOM,
 	};
-	uint64_t t0 = bench_now_ns();
+	uint64_t t0 = fipc_now_ns();
 	int ret;
 
 	ret = pt->m->stream(pt->m, &s);
 	if (ret)
 		fail_run("stream failed or arrived corrupt: %s", strerror(-ret));
-	return bench_now_ns() - t0;
+	return fipc_now_ns() - t0;
 }
 
 /* A stream's chunks: the pattern, stamped by the mechanism with each chunk's index. */
@@ -172,7 +172,7 @@ static void one_run(const struct bench_cfg *cfg, struct point *pt, int k)
 	else
 		timed_call(pt);
 	cpu_mark(&cpu0, pt->m->server_pid);
-	t0 = bench_now_ns();
+	t0 = fipc_now_ns();
 	if (pt->op == BENCH_STREAM) {
 		/* Every byte is checked in the warm-up and the dropped first run. */
 		total = timed_stream(pt, k == 0);
@@ -185,7 +185,7 @@ static void one_run(const struct bench_cfg *cfg, struct point *pt, int k)
 				hist_add(pt->hist, t);
 		}
 	}
-	untimed = (double)(bench_now_ns() - t0 - total);
+	untimed = (double)(fipc_now_ns() - t0 - total);
 	cpu_mark(&cpu1, pt->m->server_pid);
 	alarm(0);
 	pt->ns[k] = (double)total / pt->iters;

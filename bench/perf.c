@@ -41,7 +41,7 @@ static struct {
 /* perf's child, the second worker, once it has forked it; 0 if it never does. */
 static pid_t perf_child(pid_t perf)
 {
-	uint64_t end = bench_now_ns() + 10000000000ull;
+	uint64_t end = fipc_now_ns() + 10000000000ull;
 	const struct timespec tick = { .tv_nsec = 1000000 };
 	char path[64];
 	long child;
@@ -49,7 +49,7 @@ static pid_t perf_child(pid_t perf)
 	int n;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", perf, perf);
-	while (bench_now_ns() < end) {
+	while (fipc_now_ns() < end) {
 		f = fopen(path, "r");
 		if (!f)
 			return 0;

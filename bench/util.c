@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What every mechanism and both harnesses share: server processes, pinning,
- * the clock, CPU time, the watchdog, pipe and socket buffer sizes, full
- * reads and writes, and the byte patterns the harness sends and checks.
+ * CPU time, the watchdog, pipe and socket buffer sizes, full reads and
+ * writes, and the byte patterns of streams and async requests (the clock
+ * and the echo and oneway pattern are common/fastipc_common.h's).
  */
 #include "bench.h"
 
@@ -22,14 +23,6 @@
 #include <unistd.h>
 
 char bench_current[200];
-
-uint64_t bench_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static uint64_t cpu_clock_ns(clockid_t id)
 {
