@@ -164,10 +164,14 @@ static int write_results(const char *dir, const struct placement *pl, int npl)
 				point_stats(pt, pt->cpu_server).median);
 			if (q.median > 0 && (q.q3 - q.q1) / q.median > 0.25) {
 				if (!wide++)
-					printf("Points too spread to trust (IQR over 25%% of the median):\n");
-				printf("  wide: %s %s %s %u B: median %.0f ns, IQR %.0f..%.0f\n",
+					printf("Points too spread to trust (IQR over 25%% of the median; "
+					       "ns, instructions on the icount board):\n");
+				printf("  wide: %s %s %s %u B: median %.0f, IQR %.0f..%.0f",
 				       pt->name, pattern_of(pt->op), pl[i].name, pt->len, q.median,
 				       q.q1, q.q3);
+				if (pt->hist)
+					printf(", p99 %.0f", hist_quantile(pt->hist, 0.99));
+				printf("\n");
 			}
 		}
 	if (!wide)
@@ -221,7 +225,31 @@ static double median_of(const struct placement *pl, const char *name, uint32_t o
 	return pt ? point_stats(pt, pt->ns).median : 0;
 }
 
-/* A first look at the numbers; the report pipeline makes the real tables. */
+/* Beside each null and 4 KiB echo, its tail and what each side burns on it: spinning shows. */
+static void print_cost(const struct placement *pl)
+{
+	const struct point *pt;
+	int j;
+
+	printf("\necho round trip, %s: median, p99, and CPU per round trip of each side\n",
+	       pl->name);
+	printf("%-20s %7s %10s %10s %10s %10s\n", "mechanism", "bytes", "median", "p99",
+	       "cpu client", "cpu server");
+	for (j = 0; j < pl->npts; j++) {
+		pt = &pl->pts[j];
+		if (pt->op != BENCH_ECHO || (pt->len && pt->len != 4096))
+			continue;
+		printf("%-20s %7u %10.0f %10.0f %10.0f %10.0f\n", pt->name, pt->len,
+		       point_stats(pt, pt->ns).median, hist_quantile(pt->hist, 0.99),
+		       point_stats(pt, pt->cpu_client).median,
+		       point_stats(pt, pt->cpu_server).median);
+	}
+}
+
+/*
+ * A first look at the numbers, in ns (instructions on the icount board);
+ * the report pipeline makes the real tables.
+ */
 static void print_summary(const struct placement *pl, int npl, const struct bench_cfg *cfg)
 {
 	static const char *const peers[] = { "pipe", "unix-stream", "shm-futex", "binder", "memcpy" };
@@ -229,7 +257,8 @@ static void print_summary(const struct placement *pl, int npl, const struct benc
 	int i, s, p;
 
 	for (i = 0; i < npl; i++) {
-		printf("\necho round trip, %s (median ns; fastipc/peer ratio in brackets)\n",
+		print_cost(&pl[i]);
+		printf("\necho round trip, %s (median; fastipc/peer ratio in brackets)\n",
 		       pl[i].name);
 		printf("%9s %10s", "bytes", "fastipc");
 		for (p = 0; p < ARRAY_LEN(peers); p++)
@@ -237,11 +266,16 @@ static void print_summary(const struct placement *pl, int npl, const struct benc
 		printf("\n");
 		for (s = 0; s < cfg->nsizes; s++) {
 			f = median_of(&pl[i], "fastipc", BENCH_ECHO, cfg->sizes[s]);
-			printf("%9u %10.0f", cfg->sizes[s], f);
+			if (f > 0)
+				printf("%9u %10.0f", cfg->sizes[s], f);
+			else
+				printf("%9u %10s", cfg->sizes[s], "-");
 			for (p = 0; p < ARRAY_LEN(peers); p++) {
 				v = median_of(&pl[i], peers[p], BENCH_ECHO, cfg->sizes[s]);
 				if (v > 0 && f > 0)
 					printf(" %12.0f [%5.2f]", v, f / v);
+				else if (v > 0)
+					printf(" %20.0f", v);
 				else
 					printf(" %20s", "-");
 			}
