@@ -213,7 +213,6 @@ struct point {
 	double *cpu_client;	/* per run: CPU per round trip (per chunk) of the client */
 	double *cpu_server;	/* ... and of the server process */
 	struct hist *hist;	/* every round trip of the kept runs; NULL for streams */
-	bool skipped;
 };
 
 int bench_placement(const struct bench_cfg *cfg, struct mech **mechs, int nmechs,
