@@ -33,8 +33,22 @@ enum bench_op {
 #define BENCH_OP(op)		((op) & 0xff)
 /* Stream flags: check every byte, not just each chunk's sequence words. */
 #define BENCH_F_FULL		0x100
-/* Stream flag: size the socket buffers to the chunk (the L41 labs' variant). */
-#define BENCH_F_SOCKBUF		0x200
+/*
+ * Stream flag: the sized variant (variant 1): socket buffers sized to the
+ * chunk (the L41 labs' variant), or pipe-sized's pipe (BENCH_STREAM_DEPTH).
+ */
+#define BENCH_F_SIZED		0x200
+
+/*
+ * The bytes in flight of fastipc's stream, which the shared-memory rings and
+ * pipe-sized match: an endpoint holds at most half its slots, rounded up, in
+ * one-way messages (kmod/endpoint.c), so the bench's endpoint has twice as
+ * many slots as its stream has chunks in flight.
+ */
+#define BENCH_STREAM_DEPTH	4
+#define FIPC_NSLOTS		(2 * BENCH_STREAM_DEPTH)
+#define BENCH_STR_(x)		#x
+#define BENCH_STR(x)		BENCH_STR_(x)
 
 /* Status a server returns for QUIT; STREAM_END's status on success is 0. */
 #define BENCH_QUIT_STATUS	0x5117u
@@ -83,6 +97,7 @@ struct mech {
 	const char *name;
 	const char *note;		/* for mechanisms.csv */
 	const char *const *stream_names; /* stream variants, NULL-terminated */
+	const char *const *stream_notes; /* what each variant is, or NULL */
 	bool in_process;		/* no server process: placement is moot */
 	pid_t server_pid;		/* start() sets it; 0 when in_process */
 	int (*start)(struct mech *m, const struct bench_params *p);

@@ -193,8 +193,10 @@ static int write_notes(const char *dir)
 			all_mechs[i]->skip[0] ? " (skipped on this board)" : "");
 		for (v = 0; all_mechs[i]->stream_names && all_mechs[i]->stream_names[v]; v++)
 			if (strcmp(all_mechs[i]->stream_names[v], all_mechs[i]->name))
-				fprintf(f, "%s,\"stream variant of %s\"\n",
-					all_mechs[i]->stream_names[v], all_mechs[i]->name);
+				fprintf(f, "%s,\"stream variant of %s%s%s\"\n",
+					all_mechs[i]->stream_names[v], all_mechs[i]->name,
+					all_mechs[i]->stream_notes ? ": " : "",
+					all_mechs[i]->stream_notes ? all_mechs[i]->stream_notes[v] : "");
 	}
 	/* The async comparison's own mechanisms; its peers are listed above. */
 	for (i = 0; i < NAMECHS; i++) {

@@ -16,9 +16,6 @@
 
 #include <linux/fastipc.h>
 
-/* Enough slots that one-way stream chunks can queue while the server works. */
-#define FIPC_NSLOTS	8
-
 struct fipc {
 	struct srv srv;
 	int fd;			/* the client port */

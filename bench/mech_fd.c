@@ -33,7 +33,10 @@ struct chan {
 	int tx, rx;
 };
 
-/* Stream variants: 0 default buffers, 1 socket buffers sized to the chunk. */
+/*
+ * Stream variants: 0 default buffers; 1 (BENCH_F_SIZED) socket buffers sized
+ * to the chunk, or a pipe holding the bytes in flight of fastipc's stream.
+ */
 #define NSTREAM	2
 
 struct fdm {
@@ -43,6 +46,7 @@ struct fdm {
 	uint8_t *buf;		/* the client's replies, or the server's requests */
 	size_t cap;
 	struct stream_rx rx;
+	bool pipe;		/* the stream channels are pipes */
 };
 
 static int chan_send(const struct chan *ch, const void *buf, size_t len)
@@ -114,12 +118,13 @@ static int fd_stream_recv(struct fdm *d, const void *req)
 	ssize_t n;
 
 	memcpy(&sr, req, sizeof(sr));
-	v = !!(sr.flags & BENCH_F_SOCKBUF);
+	v = !!(sr.flags & BENCH_F_SIZED);
 	fd = d->stream_rx[v];
 	size = sr.chunk;
 	if (fd < 0 || sr.chunk > d->cap)
 		return -EINVAL;
-	if (v && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)))
+	/* A pipe's size is the sender's to set, before the stream begins. */
+	if (v && !d->pipe && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)))
 		return -errno;
 	stream_rx_begin(&d->rx, sr.chunk, sr.total, sr.flags & BENCH_F_FULL);
 	while (d->rx.off < d->rx.total && !d->rx.bad) {
@@ -253,25 +258,23 @@ static int fd_channels(struct mech *m, struct fdm *d, size_t msg)
 	return ret;
 }
 
-/* The one-way channels of the bandwidth pattern, left at their default sizes. */
+/* The bandwidth pattern's one-way channels: default sizes, until a sized variant's stream. */
 static int fd_stream_channels(struct mech *m, struct fdm *d)
 {
 	int fds[2], v;
 
 	for (v = 0; v < NSTREAM; v++)
 		d->stream_tx[v] = d->stream_rx[v] = -1;
-	if (m == &mech_pipe) {
-		if (pipe2(fds, O_CLOEXEC))
+	if (m != &mech_pipe && m != &mech_unix_stream)
+		return 0;
+	d->pipe = m == &mech_pipe;
+	for (v = 0; v < NSTREAM; v++) {
+		if (d->pipe ? pipe2(fds, O_CLOEXEC) :
+			      socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds))
 			return -errno;
-		d->stream_rx[0] = fds[0];
-		d->stream_tx[0] = fds[1];
-	} else if (m == &mech_unix_stream) {
-		for (v = 0; v < NSTREAM; v++) {
-			if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds))
-				return -errno;
-			d->stream_tx[v] = fds[0];
-			d->stream_rx[v] = fds[1];
-		}
+		/* A pipe reads at fds[0]: the socket's other end reads likewise. */
+		d->stream_rx[v] = fds[0];
+		d->stream_tx[v] = fds[1];
 	}
 	return 0;
 }
@@ -362,14 +365,17 @@ static int fd_stream(struct mech *m, const struct bench_stream *s)
 		struct bench_stream_req r;
 	} req = {
 		{ BENCH_STREAM, sizeof(req.r) },
-		{ s->chunk, (s->full ? BENCH_F_FULL : 0) | (s->variant ? BENCH_F_SOCKBUF : 0),
+		{ s->chunk, (s->full ? BENCH_F_FULL : 0) | (s->variant ? BENCH_F_SIZED : 0),
 		  s->total },
 	};
 	uint64_t i;
 	ssize_t n;
 	int ret;
 
-	if (s->variant && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)))
+	/* The pipe is empty between streams, so it can shrink as well as grow. */
+	if (s->variant && d->pipe)
+		pipe_size(fd, BENCH_STREAM_DEPTH * s->chunk);
+	else if (s->variant && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)))
 		return -errno;
 	ret = chan_send(&d->cli, &req, sizeof(req));
 	for (i = 0; !ret && i < s->total / s->chunk; i++) {
@@ -403,24 +409,36 @@ static int fd_stop(struct mech *m)
 	return ret;
 }
 
-#define FD_MECH(var, mname, mnote, streams)	\
+#define FD_MECH(var, mname, mnote, streams, snotes)	\
 struct mech var = {				\
 	.name = mname,				\
 	.note = mnote,				\
 	.stream_names = streams,		\
+	.stream_notes = snotes,			\
 	.start = fd_start,			\
 	.call = fd_call,			\
 	.stream = fd_stream,			\
 	.stop = fd_stop,			\
 }
 
-static const char *const pipe_streams[] = { "pipe", NULL };
+static const char *const pipe_streams[] = { "pipe", "pipe-sized", NULL };
+static const char *const pipe_notes[] = {
+	NULL,
+	"the pipe sized with F_SETPIPE_SZ to " BENCH_STR(BENCH_STREAM_DEPTH)
+	" chunks, the bytes in flight of fastipc's stream (4 MiB at 1 MiB chunks, "
+	"within the board's fs.pipe-max-size: not clamped)",
+};
 static const char *const unix_streams[] = { "unix-stream", "unix-stream-sockbuf", NULL };
+static const char *const unix_notes[] = {
+	NULL, "socket buffers sized to the chunk (the L41 labs' variant)",
+};
 
-FD_MECH(mech_pipe, "pipe", "two pipes, each enlarged to hold the largest message", pipe_streams);
+FD_MECH(mech_pipe, "pipe",
+	"two pipes, each enlarged to hold the largest message; stream: a pipe of the default size",
+	pipe_streams, pipe_notes);
 FD_MECH(mech_unix_stream, "unix-stream",
-	"socketpair with buffers for the largest message; stream: default buffers, and buffers sized to the chunk",
-	unix_streams);
-FD_MECH(mech_unix_seqpacket, "unix-seqpacket", "socketpair, one message per send", NULL);
-FD_MECH(mech_tcp, "tcp-loopback", "127.0.0.1, TCP_NODELAY, large buffers", NULL);
-FD_MECH(mech_posix_mq, "posix-mq", "a request queue and a reply queue", NULL);
+	"socketpair with buffers for the largest message; stream: default buffers",
+	unix_streams, unix_notes);
+FD_MECH(mech_unix_seqpacket, "unix-seqpacket", "socketpair, one message per send", NULL, NULL);
+FD_MECH(mech_tcp, "tcp-loopback", "127.0.0.1, TCP_NODELAY, large buffers", NULL, NULL);
+FD_MECH(mech_posix_mq, "posix-mq", "a request queue and a reply queue", NULL, NULL);
