@@ -271,7 +271,7 @@ int perf_compare(const char *outdir, double pipe_same_ns, double pipe_cross_ns);
 
 /* The mechanisms, in the order they run. */
 extern struct mech mech_fastipc, mech_pipe, mech_unix_stream, mech_unix_seqpacket,
-	mech_shm_futex, mech_memcpy, mech_tcp, mech_posix_mq, mech_shm_eventfd,
-	mech_shm_signal, mech_shm_spin, mech_binder, mech_short_circuit;
+	mech_shm_futex, mech_shm_futex_spin, mech_memcpy, mech_tcp, mech_posix_mq,
+	mech_shm_eventfd, mech_shm_signal, mech_shm_spin, mech_binder, mech_short_circuit;
 
 #endif /* FASTIPC_BENCH_H */

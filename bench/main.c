@@ -38,6 +38,7 @@ static const uint32_t quick_chunks[] = { 4 * KiB, 64 * KiB, MiB };
 
 static struct mech *const all_mechs[] = {
 	&mech_fastipc, &mech_pipe, &mech_unix_stream, &mech_unix_seqpacket, &mech_shm_futex,
+	&mech_shm_futex_spin,
 	&mech_memcpy, &mech_tcp, &mech_posix_mq, &mech_shm_eventfd, &mech_shm_signal,
 	&mech_shm_spin, &mech_binder, &mech_short_circuit,
 };
