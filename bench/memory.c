@@ -1,8 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Kernel memory per idle endpoint and per connected client, against a UNIX
- * socketpair: the Slab and VmallocUsed growth of /proc/meminfo over 1000 of
- * each, the median of three rounds.
+ * socketpair: what making many of each adds, the median of three rounds.
+ * Writes memory.csv, one row per kind of object:
+ *
+ *   object,count,slab_bytes_per_object,vmalloc_bytes_per_object,
+ *   vmap_bytes_per_object,pinned_bytes_per_object
+ *
+ * slab and vmalloc: the growth of /proc/meminfo's Slab and VmallocUsed (the
+ * port, endpoint and buffer structs; arrays too large for kmalloc go to
+ * vmalloc). vmap: the kernel address space the module maps registered
+ * buffers into (its vmap() areas in /proc/vmallocinfo, guard page
+ * included): address space, not memory, since the pages are the user's.
+ * pinned: the user's pages the module pins for as long as the buffer is
+ * registered (VmPin in /proc/self/status), which can be neither swapped
+ * nor migrated and count against RLIMIT_MEMLOCK.
+ *
+ * Rows: fastipc-endpoint (a 4 KiB pool of one slot), then endpoints of
+ * other shapes, fastipc-endpoint-SLOTxNSLOTS; fastipc-client without
+ * and with a registered 4 KiB reply buffer; unix-socketpair. Big pools are
+ * made fewer at a time, so that no row pins more than 128 MiB.
  */
 #include "bench.h"
 
@@ -21,51 +38,96 @@
 
 #define NOBJ	1000
 #define ROUNDS	3
+/* The most pool bytes one row makes at a time. */
+#define MAX_POOLS	(128u << 20)
 
-enum obj { ENDPOINT, CLIENT, CLIENT_BUF, SOCKETPAIR, NKINDS };
+enum kind { ENDPOINT, CLIENT, CLIENT_BUF, SOCKETPAIR };
 
-static const char *const obj_names[] = {
-	"fastipc-endpoint", "fastipc-client", "fastipc-client-4k-reply-buf", "unix-socketpair",
+static const struct obj {
+	const char *name;
+	enum kind kind;
+	uint32_t slot, nslots;		/* an endpoint's pool */
+} objs[] = {
+	{ "fastipc-endpoint", ENDPOINT, 4096, 1 },
+	{ "fastipc-endpoint-64x64", ENDPOINT, 64, 64 },
+	{ "fastipc-endpoint-4096x64", ENDPOINT, 4096, 64 },
+	{ "fastipc-endpoint-65536x16", ENDPOINT, 65536, 16 },
+	{ .name = "fastipc-client", .kind = CLIENT },
+	{ .name = "fastipc-client-4k-reply-buf", .kind = CLIENT_BUF },
+	{ .name = "unix-socketpair", .kind = SOCKETPAIR },
+};
+#define NOBJS	(int)(sizeof(objs) / sizeof(objs[0]))
+
+/* Bytes in use, as the comment at the top says. */
+struct usage {
+	long slab, vmalloc, vmap, pinned;
 };
 
-struct meminfo {
-	long slab_kb, vmalloc_kb;
-};
-
-static struct meminfo meminfo(void)
+static long kb_field(const char *path, const char *fmt)
 {
-	struct meminfo m = { -1, -1 };
 	char line[256];
-	FILE *f = fopen("/proc/meminfo", "r");
+	FILE *f = fopen(path, "r");
+	long kb = -1;
 
 	if (!f)
-		return m;
-	while (fgets(line, sizeof(line), f)) {
-		sscanf(line, "Slab: %ld kB", &m.slab_kb);
-		sscanf(line, "VmallocUsed: %ld kB", &m.vmalloc_kb);
-	}
+		return -1;
+	while (fgets(line, sizeof(line), f) && sscanf(line, fmt, &kb) != 1)
+		;
 	fclose(f);
-	return m;
+	return kb * 1024;
 }
 
-/* An endpoint with a 4 KiB pool of one slot, at @page. */
-static int endpoint(uint8_t *page)
+/* The address space of the module's vmap() areas: whose caller is in fastipc. */
+static long vmap_bytes(void)
 {
-	struct fastipc_buf_register reg = { .addr = (uintptr_t)page, .len = 4096 };
-	struct fastipc_ep_create ep = { .slot_size = 4096, .nslots = 1 };
-	int fd = open("/dev/fastipc", O_RDWR | O_CLOEXEC);
+	char line[512];
+	FILE *f = fopen("/proc/vmallocinfo", "r");
+	long sum = 0, size;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "[fastipc]") && strstr(line, " vmap") &&
+		    sscanf(line, "%*s %ld", &size) == 1)
+			sum += size;
+	fclose(f);
+	return sum;
+}
+
+static struct usage usage(void)
+{
+	return (struct usage){
+		.slab = kb_field("/proc/meminfo", "Slab: %ld kB"),
+		.vmalloc = kb_field("/proc/meminfo", "VmallocUsed: %ld kB"),
+		.vmap = vmap_bytes(),
+		.pinned = kb_field("/proc/self/status", "VmPin: %ld kB"),
+	};
+}
+
+/* An endpoint of @o's shape with its pool at @pool. */
+static int endpoint(const struct obj *o, uint8_t *pool)
+{
+	struct fastipc_ep_create ep = { .slot_size = o->slot, .nslots = o->nslots };
+	int fd = open("/dev/fastipc", O_RDWR | O_CLOEXEC), ret;
 
 	if (fd < 0)
 		return -errno;
-	if (ioctl(fd, FASTIPC_IOC_BUF_REGISTER, &reg))
-		goto fail;
-	ep.pool_buf = reg.id;
-	if (ioctl(fd, FASTIPC_IOC_EP_CREATE, &ep))
-		goto fail;
+	ret = fipc_register(fd, pool, (size_t)o->slot * o->nslots, &ep.pool_buf);
+	if (!ret)
+		ret = fipc_ioctl(fd, FASTIPC_IOC_EP_CREATE, &ep);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
 	return fd;
-fail:
-	close(fd);
-	return -errno;
+}
+
+/* How many of @o one round makes. */
+static int count(const struct obj *o)
+{
+	size_t pool = (size_t)o->slot * o->nslots;
+
+	return o->kind != ENDPOINT || pool * NOBJ <= MAX_POOLS ? NOBJ : (int)(MAX_POOLS / pool);
 }
 
 static int client(int ep, uint8_t *page)
@@ -84,19 +146,20 @@ static int client(int ep, uint8_t *page)
 	return fd;
 }
 
-/* Makes NOBJ objects of @kind into @fds (two per socketpair). */
-static int make(enum obj kind, int ep, uint8_t *pages, int *fds)
+/* Makes @n objects of @o's kind into @fds (two per socketpair). */
+static int make(const struct obj *o, int n, int ep, uint8_t *pages, int *fds)
 {
+	size_t pool = (size_t)o->slot * o->nslots;
 	int i;
 
-	for (i = 0; i < NOBJ; i++) {
-		switch (kind) {
+	for (i = 0; i < n; i++) {
+		switch (o->kind) {
 		case ENDPOINT:
-			fds[i] = endpoint(pages + 4096 * i);
+			fds[i] = endpoint(o, pages + pool * i);
 			break;
 		case CLIENT:
 		case CLIENT_BUF:
-			fds[i] = client(ep, kind == CLIENT_BUF ? pages + 4096 * i : NULL);
+			fds[i] = client(ep, o->kind == CLIENT_BUF ? pages + 4096 * i : NULL);
 			break;
 		default:
 			fds[i] = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds + NOBJ + 2 * i)
@@ -109,11 +172,11 @@ static int make(enum obj kind, int ep, uint8_t *pages, int *fds)
 	return 0;
 }
 
-static void destroy(enum obj kind, int *fds)
+static void destroy(enum kind kind, int n, int *fds)
 {
 	int i;
 
-	for (i = 0; i < NOBJ; i++) {
+	for (i = 0; i < n; i++) {
 		if (kind == SOCKETPAIR) {
 			close(fds[NOBJ + 2 * i]);
 			close(fds[NOBJ + 2 * i + 1]);
@@ -133,12 +196,14 @@ static long median3(long *v)
 int measure_memory(const char *outdir)
 {
 	struct rlimit nofile = { 4 * NOBJ, 4 * NOBJ };
+	static const struct obj ep_obj = { "clients' endpoint", ENDPOINT, 4096, 1 };
 	static int fds[3 * NOBJ];
-	long slab[ROUNDS], vm[ROUNDS], s, v;
-	uint8_t *pages = bench_map(4096 * (NOBJ + 1), false);
-	struct meminfo a, b;
+	long v[4][ROUNDS], per[4];
+	size_t len = MAX_POOLS + 4096;
+	uint8_t *pages = bench_map(len, false);
+	struct usage a, b;
 	char path[4096];
-	int kind, r, ep = -1, ret;
+	int i, k, n, r, ep = -1, ret;
 	FILE *f;
 
 	if (!pages || setrlimit(RLIMIT_NOFILE, &nofile))
@@ -147,36 +212,41 @@ int measure_memory(const char *outdir)
 	f = fopen(path, "w");
 	if (!f)
 		return bench_fail(path, errno);
-	fprintf(f, "object,count,slab_bytes_per_object,vmalloc_bytes_per_object\n");
-	printf("Kernel memory per object (Slab and VmallocUsed growth over %d, median of %d rounds):\n",
-	       NOBJ, ROUNDS);
-	for (kind = 0; kind < NKINDS; kind++) {
-		if (kind == CLIENT || kind == CLIENT_BUF) {
+	fprintf(f, "object,count,slab_bytes_per_object,vmalloc_bytes_per_object,"
+		"vmap_bytes_per_object,pinned_bytes_per_object\n");
+	printf("Kernel memory per object (growth over many, median of %d rounds):\n", ROUNDS);
+	for (i = 0; i < NOBJS; i++) {
+		n = count(&objs[i]);
+		if (objs[i].kind == CLIENT || objs[i].kind == CLIENT_BUF) {
 			/* The clients' endpoint is made before the first snapshot. */
-			ep = endpoint(pages);
+			ep = endpoint(&ep_obj, pages);
 			if (ep < 0)
 				return bench_fail("memory: endpoint", ep);
 		}
 		for (r = 0; r < ROUNDS; r++) {
-			a = meminfo();
-			ret = make(kind, ep, kind == CLIENT_BUF ? pages + 4096 : pages, fds);
+			a = usage();
+			ret = make(&objs[i], n, ep, ep >= 0 ? pages + 4096 : pages, fds);
 			if (ret) {
 				fclose(f);
-				return bench_fail(obj_names[kind], ret);
+				return bench_fail(objs[i].name, ret);
 			}
-			b = meminfo();
-			destroy(kind, fds);
-			slab[r] = (b.slab_kb - a.slab_kb) * 1024;
-			vm[r] = (b.vmalloc_kb - a.vmalloc_kb) * 1024;
+			b = usage();
+			destroy(objs[i].kind, n, fds);
+			v[0][r] = b.slab - a.slab;
+			v[1][r] = b.vmalloc - a.vmalloc;
+			v[2][r] = b.vmap - a.vmap;
+			v[3][r] = b.pinned - a.pinned;
 		}
 		if (ep >= 0)
 			close(ep);
 		ep = -1;
-		s = median3(slab) / NOBJ;
-		v = median3(vm) / NOBJ;
-		fprintf(f, "%s,%d,%ld,%ld\n", obj_names[kind], NOBJ, s, v);
-		printf("  %-30s slab %6ld B  vmalloc %6ld B\n", obj_names[kind], s, v);
+		for (k = 0; k < 4; k++)
+			per[k] = median3(v[k]) / n;
+		fprintf(f, "%s,%d,%ld,%ld,%ld,%ld\n", objs[i].name, n, per[0], per[1], per[2],
+			per[3]);
+		printf("  %-30s slab %6ld B  vmalloc %6ld B  vmap %8ld B  pinned %8ld B\n",
+		       objs[i].name, per[0], per[1], per[2], per[3]);
 	}
-	munmap(pages, 4096 * (NOBJ + 1));
+	munmap(pages, len);
 	return fclose(f) ? bench_fail(path, errno) : 0;
 }
