@@ -266,6 +266,9 @@ double hist_quantile(const struct hist *h, double q);
 
 /* memory.c and perf.c */
 int measure_memory(const char *outdir);
+
+/* scale.c: calls per second as clients and server threads grow; writes scale.csv. */
+int scale_bench(const char *outdir, bool quick, int runs);
 void perf_sample(const struct bench_params *p);
 int perf_compare(const char *outdir, double pipe_same_ns, double pipe_cross_ns);
 

@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fastipc-bench: fastipc against the local IPC a program would otherwise
- * use, on the board. Writes results.csv, async.csv, mechanisms.csv,
- * memory.csv and perf.txt into the output directory; progress goes to
- * stderr.
+ * use, on the board. Writes results.csv, async.csv, scale.csv,
+ * mechanisms.csv, memory.csv and perf.txt into the output directory;
+ * progress goes to stderr.
  *
  *   fastipc-bench [--quick] [--out DIR] [--only MECH,...] [--runs N]
  *                 [--placement same-cpu|cross-cpu] [--no-memory] [--no-perf]
  *                 [--no-sync | --no-async] [--sizes N,...] [--patterns echo,oneway,stream]
+ *                 [--no-scale]
  *
  * --sizes replaces the echo and oneway payload sizes; --patterns picks the
  * synchronous patterns (all three by default).
  * --only picks among the async throughput mechanisms too; the async run's
  * alternative fastipc server, fastipc-async-ring-server, only when named.
+ * The scale test (scale.c) runs after the async one, when --only names fastipc.
  * QUICK=1 in the environment is --quick.
  */
 #include "bench.h"
@@ -292,7 +294,7 @@ static void usage(void)
 	fprintf(stderr, "usage: fastipc-bench [--quick] [--out DIR] [--only MECH,...] [--runs N]\n"
 		"                     [--placement same-cpu|cross-cpu] [--no-memory] [--no-perf]\n"
 		"                     [--no-sync | --no-async] [--sizes N,...]\n"
-		"                     [--patterns echo,oneway,stream]\n");
+		"                     [--patterns echo,oneway,stream] [--no-scale]\n");
 	exit(2);
 }
 
@@ -310,6 +312,7 @@ int main(int argc, char **argv)
 		{ "no-async", no_argument, NULL, 'A' },
 		{ "sizes", required_argument, NULL, 's' },
 		{ "patterns", required_argument, NULL, 't' },
+		{ "no-scale", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct placement pl[2] = {
@@ -320,7 +323,7 @@ int main(int argc, char **argv)
 	int nsizes = 0;
 	const char *q = getenv("QUICK");
 	bool quick = q && *q && strcmp(q, "0"), memory = true, perf = true, async = true;
-	bool sync = true;
+	bool sync = true, scale = true;
 	struct bench_cfg cfg = { .watchdog_s = 120 };
 	struct async_cfg acfg = { .watchdog_s = 120 };
 	struct mech *mechs[NMECHS];
@@ -341,6 +344,7 @@ int main(int argc, char **argv)
 		case 'A': async = false; break;
 		case 's': nsizes = parse_sizes(optarg, sizes, ARRAY_LEN(sizes)); break;
 		case 't': patterns = optarg; break;
+		case 'S': scale = false; break;
 		default: usage();
 		}
 	}
@@ -366,6 +370,7 @@ int main(int argc, char **argv)
 		if (listed(only, all_mechs[i]->name))
 			mechs[nmechs++] = all_mechs[i];
 	cfg.perf = perf && listed(only, mech_pipe.name) && sync;
+	scale = scale && listed(only, mech_fastipc.name);
 	for (i = 0; async && i < NAMECHS; i++)
 		if (listed(only, all_amechs[i]->name) && (only || !all_amechs[i]->extra))
 			amechs[namechs++] = all_amechs[i];
@@ -386,7 +391,7 @@ int main(int argc, char **argv)
 		}
 		pl[npl++] = pl[i];
 	}
-	if ((!nmechs && !namechs) || !npl)
+	if ((!nmechs && !namechs && !scale) || !npl)
 		usage();
 	fprintf(stderr, "fastipc-bench: %s run: %d mechanisms, %d sizes, %d runs per point; "
 		"async: %d mechanisms, %d runs per point; output in %s\n", quick ? "quick" : "full",
@@ -422,6 +427,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (scale && scale_bench(outdir, quick, runs))
+		return 1;
 	if (write_notes(outdir))
 		return 1;
 	if (cfg.perf) {
