@@ -211,7 +211,7 @@ struct bench_cfg {
 	uint64_t run_ns;	/* how long one run should take */
 	uint64_t stream_total;	/* bytes per stream run */
 	unsigned int watchdog_s;
-	bool perf;		/* perf bench sched pipe after every pipe null echo */
+	bool perf;		/* perf.c's cross-check tools after their mechanisms' null echo */
 };
 
 /* One point of the results: a mechanism, a pattern and a size, in one placement. */
@@ -264,13 +264,18 @@ struct hist {
 void hist_add(struct hist *h, uint64_t v);
 double hist_quantile(const struct hist *h, double q);
 
-/* memory.c and perf.c */
+/* memory.c */
 int measure_memory(const char *outdir);
 
 /* scale.c: calls per second as clients and server threads grow; writes scale.csv. */
 int scale_bench(const char *outdir, bool quick, int runs);
-void perf_sample(const struct bench_params *p);
-int perf_compare(const char *outdir, double pipe_same_ns, double pipe_cross_ns);
+
+/* perf.c: cross-checks with tools others wrote. */
+/* The bench's median null echo round trip of @mech in @placement; 0 if not measured. */
+typedef double (*crosscheck_ours_fn)(const void *ctx, const char *mech, const char *placement);
+bool crosscheck_has_tool(const char *mech);
+void crosscheck_sample(const struct bench_params *p, const struct mech *m);
+int crosscheck_write(const char *outdir, crosscheck_ours_fn ours, const void *ctx);
 
 /* The mechanisms, in the order they run. */
 extern struct mech mech_fastipc, mech_pipe, mech_unix_stream, mech_unix_seqpacket,

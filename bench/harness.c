@@ -337,10 +337,9 @@ int bench_placement(const struct bench_cfg *cfg, struct mech **mechs, int nmechs
 			progress(placement, k, cfg->runs, &pts[i], first);
 			one_run(cfg, &pts[i], k);
 			units_done++;
-			/* perf's figure is compared with this one: take it at the same time. */
-			if (cfg->perf && pts[i].m == &mech_pipe && pts[i].op == BENCH_ECHO &&
-			    !pts[i].len)
-				perf_sample(p);
+			/* A tool's figure is compared with this one: take it at the same time. */
+			if (cfg->perf && pts[i].op == BENCH_ECHO && !pts[i].len)
+				crosscheck_sample(p, pts[i].m);
 			if (pts[i].m->idle && (i + 1 == npts || pts[i + 1].m != pts[i].m))
 				pts[i].m->idle(pts[i].m);
 		}

@@ -2,7 +2,7 @@
 /*
  * fastipc-bench: fastipc against the local IPC a program would otherwise
  * use, on the board. Writes results.csv, async.csv, scale.csv,
- * mechanisms.csv, memory.csv and perf.txt into the output directory;
+ * mechanisms.csv, memory.csv and crosscheck.csv into the output directory;
  * progress goes to stderr.
  *
  *   fastipc-bench [--quick] [--out DIR] [--only MECH,...] [--runs N]
@@ -14,7 +14,8 @@
  * synchronous patterns (all three by default).
  * --only picks among the async throughput mechanisms too; the async run's
  * alternative fastipc server, fastipc-async-ring-server, only when named.
- * The scale test (scale.c) runs after the async one, when --only names fastipc.
+ * --no-perf leaves out the cross-checks with other tools (perf.c). The
+ * scale test (scale.c) runs after the async one, when --only names fastipc.
  * QUICK=1 in the environment is --quick.
  */
 #include "bench.h"
@@ -230,6 +231,23 @@ static double median_of(const struct placement *pl, const char *name, uint32_t o
 	return pt ? point_stats(pt, pt->ns).median : 0;
 }
 
+struct placements {
+	const struct placement *pl;
+	int n;
+};
+
+/* For the cross-checks: the median null echo of @mech in @placement. */
+static double null_echo_ns(const void *ctx, const char *mech, const char *placement)
+{
+	const struct placements *all = ctx;
+	int i;
+
+	for (i = 0; i < all->n; i++)
+		if (!strcmp(all->pl[i].name, placement))
+			return median_of(&all->pl[i], mech, BENCH_ECHO, 0);
+	return 0;
+}
+
 /* Beside each null and 4 KiB echo, its tail and what each side burns on it: spinning shows. */
 static void print_cost(const struct placement *pl)
 {
@@ -369,7 +387,8 @@ int main(int argc, char **argv)
 	for (i = 0; sync && i < NMECHS; i++)
 		if (listed(only, all_mechs[i]->name))
 			mechs[nmechs++] = all_mechs[i];
-	cfg.perf = perf && listed(only, mech_pipe.name) && sync;
+	for (i = 0; perf && i < nmechs; i++)
+		cfg.perf |= crosscheck_has_tool(mechs[i]->name);
 	scale = scale && listed(only, mech_fastipc.name);
 	for (i = 0; async && i < NAMECHS; i++)
 		if (listed(only, all_amechs[i]->name) && (only || !all_amechs[i]->extra))
@@ -432,17 +451,9 @@ int main(int argc, char **argv)
 	if (write_notes(outdir))
 		return 1;
 	if (cfg.perf) {
-		double same = 0, cross = 0;
+		const struct placements all = { pl, npl };
 
-		for (i = 0; i < npl; i++) {
-			double v = median_of(&pl[i], "pipe", BENCH_ECHO, 0);
-
-			if (pl[i].server_cpu)
-				cross = v;
-			else
-				same = v;
-		}
-		if (perf_compare(outdir, same, cross))
+		if (crosscheck_write(outdir, null_echo_ns, &all))
 			return 1;
 	}
 	printf("\nfastipc-bench: results in %s/results.csv and %s/async.csv\n", outdir, outdir);
