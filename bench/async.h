@@ -23,6 +23,13 @@
  */
 #define ASYNC_OP(seq)		(BENCH_ECHO | (uint32_t)(seq) << 8)
 #define ASYNC_TAG(op)		((op) >> 8)
+/*
+ * libfastipc-ring's requests: a libfastipc server picks its handler by the
+ * whole opcode, so the tag travels at the head of the request instead, and
+ * the server echoes the rest.
+ */
+#define ASYNC_TAGGED_ECHO	(BENCH_ECHO | 0x400)
+#define ASYNC_TAG_LEN		4
 
 /*
  * Every call of a run has its own reply room in the harness's reply area,
@@ -121,6 +128,6 @@ int async_bench(const struct async_cfg *cfg, struct amech **mechs, int nmechs,
 		const char *outdir);
 
 extern struct amech amech_fastipc_async, amech_fastipc_async_ring, amech_fastipc_sync, amech_pipe,
-	amech_unix_stream, amech_unix_seqpacket;
+	amech_unix_stream, amech_unix_seqpacket, amech_libfastipc_ring;
 
 #endif /* FASTIPC_BENCH_ASYNC_H */

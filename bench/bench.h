@@ -240,6 +240,14 @@ int fipc_register(int fd, void *addr, size_t len, uint32_t *id);
 int fipc_endpoint(int fd, uint32_t slot, uint32_t nslots, uint8_t **pool);
 int fipc_client(int ep_fd, void *buf, size_t len, uint32_t *id);
 
+/* mech_lib.c: a libfastipc server process and a client of it, for async_lib.c too. */
+struct fastipc_client;
+int lib_start(struct srv *srv, int cpu, uint32_t slot, uint32_t nslots, uint32_t reply,
+	      struct fastipc_client **clientp);
+int lib_stop(struct srv *srv, struct fastipc_client *client, bool quit);
+/* mech_short.c: a call through a libfastipc client, for mech_lib.c too. */
+int lib_call(struct fastipc_client *client, struct bench_call *c);
+
 /* stats.c */
 struct quartiles {
 	double q1, median, q3;
@@ -280,6 +288,7 @@ int crosscheck_write(const char *outdir, crosscheck_ours_fn ours, const void *ct
 /* The mechanisms, in the order they run. */
 extern struct mech mech_fastipc, mech_pipe, mech_unix_stream, mech_unix_seqpacket,
 	mech_shm_futex, mech_shm_futex_spin, mech_memcpy, mech_tcp, mech_posix_mq,
-	mech_shm_eventfd, mech_shm_signal, mech_shm_spin, mech_binder, mech_short_circuit;
+	mech_shm_eventfd, mech_shm_signal, mech_shm_spin, mech_binder, mech_short_circuit,
+	mech_libfastipc;
 
 #endif /* FASTIPC_BENCH_H */

@@ -40,7 +40,8 @@ static const uint32_t full_chunks[] = { KiB, 4 * KiB, 16 * KiB, 64 * KiB, 256 * 
 static const uint32_t quick_chunks[] = { 4 * KiB, 64 * KiB, MiB };
 
 static struct mech *const all_mechs[] = {
-	&mech_fastipc, &mech_pipe, &mech_unix_stream, &mech_unix_seqpacket, &mech_shm_futex,
+	&mech_fastipc, &mech_libfastipc,
+	&mech_pipe, &mech_unix_stream, &mech_unix_seqpacket, &mech_shm_futex,
 	&mech_shm_futex_spin,
 	&mech_memcpy, &mech_tcp, &mech_posix_mq, &mech_shm_eventfd, &mech_shm_signal,
 	&mech_shm_spin, &mech_binder, &mech_short_circuit,
@@ -49,7 +50,8 @@ static struct mech *const all_mechs[] = {
 
 /* Async throughput: calls per second with 1, 8 and 64 calls outstanding. */
 static struct amech *const all_amechs[] = {
-	&amech_fastipc_async, &amech_fastipc_async_ring, &amech_fastipc_sync, &amech_pipe,
+	&amech_fastipc_async, &amech_fastipc_async_ring, &amech_libfastipc_ring,
+	&amech_fastipc_sync, &amech_pipe,
 	&amech_unix_stream, &amech_unix_seqpacket,
 };
 #define NAMECHS	(int)(sizeof(all_amechs) / sizeof(all_amechs[0]))
