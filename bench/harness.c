@@ -156,7 +156,10 @@ static void warm_up(const struct bench_cfg *cfg, struct point *pt)
  * CPU time the client and the server process spent per round trip (chunk).
  * Between timed calls the client fills and checks messages, untimed: that
  * CPU time is the harness's, not the mechanism's, and is taken off the
- * client's as the wall time it took (the client runs throughout it).
+ * client's as the wall time it took (the client runs throughout it). A
+ * server that spins for its next request meanwhile is charged for it: read
+ * around every call, its CPU time would be mostly the reads' (a remote
+ * read of a running task's clock interrupts its CPU).
  */
 static void one_run(const struct bench_cfg *cfg, struct point *pt, int k)
 {
