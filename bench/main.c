@@ -141,6 +141,39 @@ static const char *pattern_of(uint32_t op)
 	return op == BENCH_ECHO ? "echo" : op == BENCH_ONEWAY ? "oneway" : "stream";
 }
 
+/* One row of results.csv. */
+static void write_point(FILE *f, const struct point *pt, const char *placement,
+			const struct quartiles *q)
+{
+	fprintf(f, "%s,%s,%s,%u,%d,%.1f,%.1f,%.1f,%.2f,", pt->name, pattern_of(pt->op),
+		placement, pt->len, pt->nruns - 1, q->median, q->q1, q->q3,
+		q->median > 0 ? pt->len * 1e3 / q->median : 0);
+	/* Streams time whole runs, not operations: no tails. */
+	if (pt->hist)
+		fprintf(f, "%.0f,%.0f,%.0f,", hist_quantile(pt->hist, 0.5),
+			hist_quantile(pt->hist, 0.99), hist_quantile(pt->hist, 0.999));
+	else
+		fprintf(f, ",,,");
+	fprintf(f, "%.1f,%.1f\n", point_stats(pt, pt->cpu_client).median,
+		point_stats(pt, pt->cpu_server).median);
+}
+
+/* Lists @pt if its runs spread too far to trust; *@wide counts the listed. */
+static void note_wide(const struct point *pt, const char *placement,
+		      const struct quartiles *q, int *wide)
+{
+	if (q->median <= 0 || (q->q3 - q->q1) / q->median <= 0.25)
+		return;
+	if (!(*wide)++)
+		printf("Points too spread to trust (IQR over 25%% of the median; "
+		       "ns, instructions on the icount board):\n");
+	printf("  wide: %s %s %s %u B: median %.0f, IQR %.0f..%.0f", pt->name,
+	       pattern_of(pt->op), placement, pt->len, q->median, q->q1, q->q3);
+	if (pt->hist)
+		printf(", p99 %.0f", hist_quantile(pt->hist, 0.99));
+	printf("\n");
+}
+
 static int write_results(const char *dir, const struct placement *pl, int npl)
 {
 	char tmp[4096];
@@ -154,31 +187,9 @@ static int write_results(const char *dir, const struct placement *pl, int npl)
 		"rtt_ns_q3,mb_per_s,p50_ns,p99_ns,p999_ns,cpu_client_ns,cpu_server_ns\n");
 	for (i = 0; i < npl; i++)
 		for (j = 0; j < pl[i].npts; j++) {
-			const struct point *pt = &pl[i].pts[j];
-
-			q = point_stats(pt, pt->ns);
-			fprintf(f, "%s,%s,%s,%u,%d,%.1f,%.1f,%.1f,%.2f,", pt->name,
-				pattern_of(pt->op), pl[i].name, pt->len, pt->nruns - 1, q.median,
-				q.q1, q.q3, q.median > 0 ? pt->len * 1e3 / q.median : 0);
-			/* Streams time whole runs, not operations: no tails. */
-			if (pt->hist)
-				fprintf(f, "%.0f,%.0f,%.0f,", hist_quantile(pt->hist, 0.5),
-					hist_quantile(pt->hist, 0.99), hist_quantile(pt->hist, 0.999));
-			else
-				fprintf(f, ",,,");
-			fprintf(f, "%.1f,%.1f\n", point_stats(pt, pt->cpu_client).median,
-				point_stats(pt, pt->cpu_server).median);
-			if (q.median > 0 && (q.q3 - q.q1) / q.median > 0.25) {
-				if (!wide++)
-					printf("Points too spread to trust (IQR over 25%% of the median; "
-					       "ns, instructions on the icount board):\n");
-				printf("  wide: %s %s %s %u B: median %.0f, IQR %.0f..%.0f",
-				       pt->name, pattern_of(pt->op), pl[i].name, pt->len, q.median,
-				       q.q1, q.q3);
-				if (pt->hist)
-					printf(", p99 %.0f", hist_quantile(pt->hist, 0.99));
-				printf("\n");
-			}
+			q = point_stats(&pl[i].pts[j], pl[i].pts[j].ns);
+			write_point(f, &pl[i].pts[j], pl[i].name, &q);
+			note_wide(&pl[i].pts[j], pl[i].name, &q, &wide);
 		}
 	if (!wide)
 		printf("No point's spread is wide (IQR within 25%% of the median everywhere).\n");
