@@ -95,6 +95,12 @@ check:
 bench:
 	scripts/bench
 
+# Where a fastipc round trip spends its instructions, on the icount board:
+# bench/out/profile/profile.txt.
+.PHONY: bench-profile
+bench-profile:
+	scripts/bench-profile
+
 # Tables, targets and plots from bench/out/; bench-doc also regenerates
 # Documentation/bench.rst and Documentation/bench/*.png.
 .PHONY: bench-report bench-doc

@@ -395,7 +395,8 @@ int main(int argc, char **argv)
 	cfg.run_ns = quick ? 5000000 : 15000000;
 	cfg.stream_total = quick ? 4 * MiB : 16 * MiB;
 	p.client_cpu = 0;
-	p.max_payload = cfg.sizes[cfg.nsizes - 1];
+	/* At least a page: mechanisms register buffers this large, and none may be empty. */
+	p.max_payload = cfg.sizes[cfg.nsizes - 1] > 4096 ? cfg.sizes[cfg.nsizes - 1] : 4096;
 	p.max_chunk = cfg.chunks[cfg.nchunks - 1];
 	for (i = 0; sync && i < NMECHS; i++)
 		if (listed(only, all_mechs[i]->name))
