@@ -8,8 +8,11 @@
  *   fastipc-bench [--quick] [--out DIR] [--only MECH,...] [--runs N]
  *                 [--placement same-cpu|cross-cpu] [--no-memory] [--no-perf]
  *                 [--no-sync | --no-async] [--sizes N,...] [--patterns echo,oneway,stream]
- *                 [--no-scale]
+ *                 [--no-scale] [--run-ms N] [--stream-mib N]
  *
+ * --run-ms is how long one run of a point lasts (10, or 5 with --quick),
+ * --stream-mib how much one stream run carries (16, or 4): the icount
+ * board, whose figures repeat, runs shorter.
  * --sizes replaces the echo and oneway payload sizes; --patterns picks the
  * synchronous patterns (all three by default).
  * --only picks among the async throughput mechanisms too; the async run's
@@ -325,7 +328,8 @@ static void usage(void)
 	fprintf(stderr, "usage: fastipc-bench [--quick] [--out DIR] [--only MECH,...] [--runs N]\n"
 		"                     [--placement same-cpu|cross-cpu] [--no-memory] [--no-perf]\n"
 		"                     [--no-sync | --no-async] [--sizes N,...]\n"
-		"                     [--patterns echo,oneway,stream] [--no-scale]\n");
+		"                     [--patterns echo,oneway,stream] [--no-scale]\n"
+		"                     [--run-ms N] [--stream-mib N]\n");
 	exit(2);
 }
 
@@ -336,6 +340,8 @@ int main(int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },
 		{ "only", required_argument, NULL, 'm' },
 		{ "runs", required_argument, NULL, 'r' },
+		{ "run-ms", required_argument, NULL, 'R' },
+		{ "stream-mib", required_argument, NULL, 'B' },
 		{ "placement", required_argument, NULL, 'p' },
 		{ "no-memory", no_argument, NULL, 'M' },
 		{ "no-perf", no_argument, NULL, 'P' },
@@ -361,6 +367,7 @@ int main(int argc, char **argv)
 	struct amech *amechs[NAMECHS];
 	struct bench_params p = { 0 };
 	int c, i, nmechs = 0, namechs = 0, npl = 0, runs = 0, ret;
+	int run_ms = 0, stream_mib = 0;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -368,6 +375,8 @@ int main(int argc, char **argv)
 		case 'o': outdir = optarg; break;
 		case 'm': only = optarg; break;
 		case 'r': runs = atoi(optarg); break;
+		case 'R': run_ms = atoi(optarg); break;
+		case 'B': stream_mib = atoi(optarg); break;
 		case 'p': placement = optarg; break;
 		case 'M': memory = false; break;
 		case 'P': perf = false; break;
@@ -391,9 +400,9 @@ int main(int argc, char **argv)
 		       (listed(patterns, "stream") ? 1u << BENCH_STREAM : 0);
 	cfg.chunks = quick ? quick_chunks : full_chunks;
 	cfg.nchunks = quick ? ARRAY_LEN(quick_chunks) : ARRAY_LEN(full_chunks);
-	cfg.runs = runs > 1 ? runs : quick ? 4 : 11;
-	cfg.run_ns = quick ? 5000000 : 15000000;
-	cfg.stream_total = quick ? 4 * MiB : 16 * MiB;
+	cfg.runs = runs > 1 ? runs : quick ? 4 : 8;
+	cfg.run_ns = (run_ms > 0 ? run_ms : quick ? 5 : 10) * 1000000ull;
+	cfg.stream_total = (stream_mib > 0 ? stream_mib : quick ? 4 : 16) * (uint64_t)MiB;
 	p.client_cpu = 0;
 	/* At least a page: mechanisms register buffers this large, and none may be empty. */
 	p.max_payload = cfg.sizes[cfg.nsizes - 1] > 4096 ? cfg.sizes[cfg.nsizes - 1] : 4096;
@@ -412,7 +421,7 @@ int main(int argc, char **argv)
 	acfg.depths = async_depths;
 	acfg.ndepths = ARRAY_LEN(async_depths);
 	/* A whole async point takes little: longer runs, and more, steady its figures. */
-	acfg.runs = runs > 1 ? runs : quick ? 4 : 15;
+	acfg.runs = runs > 1 ? runs : quick ? 4 : 9;
 	acfg.run_ns = 2 * cfg.run_ns;
 	acfg.placement = placement;
 	for (i = 0; i < 2; i++) {
