@@ -29,16 +29,11 @@
 
 #include <linux/fastipc.h>
 
+#include "fastipc_common.h"
+
 #define NERRNO		134
 #define STATS_PATH	"/sys/kernel/debug/fastipc/stats"
 
-static inline uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static inline void sleep_ms(unsigned int ms)
 {
@@ -136,7 +131,7 @@ static inline int read_live(struct live_counts *lc)
 static inline int check_live_zero(const char *prog, unsigned int ms)
 {
 	struct live_counts lc;
-	uint64_t end = now_ns() + (uint64_t)ms * 1000000;
+	uint64_t end = fipc_now_ns() + (uint64_t)ms * 1000000;
 
 	for (;;) {
 		if (read_live(&lc)) {
@@ -145,7 +140,7 @@ static inline int check_live_zero(const char *prog, unsigned int ms)
 		}
 		if (!lc.ports && !lc.endpoints && !lc.buffers)
 			return 1;
-		if (now_ns() > end)
+		if (fipc_now_ns() > end)
 			break;
 		sleep_ms(50);
 	}
@@ -317,7 +312,7 @@ static inline unsigned int iou_exit_busy(unsigned int ms, pid_t *pid)
 	d = opendir("/proc");
 	if (!d)
 		return 0;
-	start = now_ns();
+	start = fipc_now_ns();
 	while ((de = readdir(d)) && n0 < MAXT) {
 		pid_t id = atoi(de->d_name);
 
@@ -326,7 +321,7 @@ static inline unsigned int iou_exit_busy(unsigned int ms, pid_t *pid)
 	}
 	closedir(d);
 	sleep_ms(ms);
-	elapsed = now_ns() - start;
+	elapsed = fipc_now_ns() - start;
 	for (i = 0; i < n0; i++) {
 		unsigned int share;
 

@@ -526,17 +526,17 @@ static int run_child(int fd, unsigned long cmd, void *argp, uint64_t *s)
 		fail_off(f);
 		_exit(-ret & 0xff);
 	}
-	start = now_ns();
+	start = fipc_now_ns();
 	for (;;) {
 		ret = waitpid(pid, &status, WNOHANG);
 		if (ret == pid)
 			break;
 		/* No POSIX timers on the debug kernel: the parent is the alarm. */
-		if (now_ns() - start > alarm_ns)
+		if (fipc_now_ns() - start > alarm_ns)
 			kill(pid, SIGALRM);
-		if (now_ns() - start > 2000000000ull)
+		if (fipc_now_ns() - start > 2000000000ull)
 			kill(pid, SIGKILL);
-		if (now_ns() - start > 30000000000ull) {
+		if (fipc_now_ns() - start > 30000000000ull) {
 			add(&sh->child_hangs, 1);
 			printf(PROG ": FAIL: child %d stuck in ioctl %#lx after SIGKILL\n", pid, cmd);
 			dump_task(PROG, pid, pid);
@@ -1119,17 +1119,17 @@ static void ucmds(uint64_t *s, bool valid)
 /* Waits for @pid: SIGKILL after @kill_ns, a hang if still there 30 s later. */
 static bool watch_pid(pid_t pid, uint64_t kill_ns, const char *what, int *status)
 {
-	uint64_t start = now_ns();
+	uint64_t start = fipc_now_ns();
 	bool killed = false;
 
 	for (;;) {
 		if (waitpid(pid, status, WNOHANG) == pid)
 			return true;
-		if (!killed && now_ns() - start > kill_ns) {
+		if (!killed && fipc_now_ns() - start > kill_ns) {
 			kill(pid, SIGKILL);
 			killed = true;
 		}
-		if (now_ns() - start > kill_ns + 30000000000ull) {
+		if (fipc_now_ns() - start > kill_ns + 30000000000ull) {
 			add(&sh->uring_hangs, 1);
 			printf(PROG ": FAIL: %s %d did not exit 30 s after SIGKILL\n", what, pid);
 			dump_task(PROG, pid, pid);
@@ -1431,8 +1431,8 @@ static void orphan_forward(uint64_t *s)
 	 * when the child died first, and a waiting call gets a slot late.
 	 */
 	want = x < n ? x : n;
-	end = now_ns() + (__atomic_load_n(&fault_phase, __ATOMIC_RELAXED) ? 1 : 5) * 1000000000ull;
-	while (seen < want && now_ns() < end) {
+	end = fipc_now_ns() + (__atomic_load_n(&fault_phase, __ATOMIC_RELAXED) ? 1 : 5) * 1000000000ull;
+	while (seen < want && fipc_now_ns() < end) {
 		struct io_uring_cqe *cqe;
 		struct __kernel_timespec ts = { .tv_nsec = 5000000 };
 
@@ -2049,7 +2049,7 @@ int main(int argc, char **argv)
 	if (optind != argc || !o.iterations || o.probability > 100)
 		usage();
 	if (!o.seed)
-		o.seed = now_ns() ^ getpid();
+		o.seed = fipc_now_ns() ^ getpid();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
@@ -2064,14 +2064,14 @@ int main(int argc, char **argv)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		_exit(worker());
 	}
-	start_ns = last_ns = now_ns();
+	start_ns = last_ns = fipc_now_ns();
 	for (;;) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			break;
 		if (sh->done != last) {
 			last = sh->done;
-			last_ns = now_ns();
-		} else if (now_ns() - last_ns > 90000000000ull) {
+			last_ns = fipc_now_ns();
+		} else if (fipc_now_ns() - last_ns > 90000000000ull) {
 			char path[64];
 			struct dirent *d;
 			DIR *dir;
@@ -2108,7 +2108,7 @@ int main(int argc, char **argv)
 		print_hist(stdout, cmd_names[c], sh->hist[c]);
 	}
 	printf(PROG ": %" PRIu64 " iterations in %" PRIu64 " s (%" PRIu64 " ioctls, %" PRIu64 " in watched children, %" PRIu64 " pair set-ups, %" PRIu64 " races, %" PRIu64 " remaps)\n",
-	       sh->done, (now_ns() - start_ns) / 1000000000, total, sh->children, sh->setups,
+	       sh->done, (fipc_now_ns() - start_ns) / 1000000000, total, sh->children, sh->setups,
 	       sh->races, sh->remaps);
 	if (o.fail_alloc)
 		printf(PROG ": fault injection: %" PRIu64 " iterations, %" PRIu64 " slab and %" PRIu64 " page allocations failed\n",

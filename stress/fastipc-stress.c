@@ -161,7 +161,7 @@ static void unblock_usr2(void)
 
 static uint64_t thread_seed(void)
 {
-	return o.seed ^ ((uint64_t)gettid() << 32) ^ now_ns() ^ 0x9e3779b97f4a7c15ull;
+	return o.seed ^ ((uint64_t)gettid() << 32) ^ fipc_now_ns() ^ 0x9e3779b97f4a7c15ull;
 }
 
 /* A port with a registered buffer; the buffer is the pool for endpoints. */
@@ -698,7 +698,7 @@ static void busy_begin(struct worker *w, uint32_t op)
 	b->pid = getpid();
 	b->tid = gettid();
 	b->op = op;
-	__atomic_store_n(&b->start_ns, now_ns(), __ATOMIC_RELEASE);
+	__atomic_store_n(&b->start_ns, fipc_now_ns(), __ATOMIC_RELEASE);
 }
 
 static uint64_t busy_end(struct worker *w)
@@ -707,7 +707,7 @@ static uint64_t busy_end(struct worker *w)
 	uint64_t start = b->start_ns;
 
 	__atomic_store_n(&b->start_ns, 0, __ATOMIC_RELEASE);
-	return now_ns() - start;
+	return fipc_now_ns() - start;
 }
 
 /* Whether the reply to @seq is the one the server must have built. */
@@ -983,14 +983,14 @@ static void do_async_batch(struct worker *w)
 		calls[i].cancelled = true;
 		async_cancel(w, i + 1, 0);
 	}
-	deadline = now_ns() + (uint64_t)o.timeout_ms * 1000000;
+	deadline = fipc_now_ns() + (uint64_t)o.timeout_ms * 1000000;
 	while (left) {
 		struct __kernel_timespec ts = { .tv_nsec = 10 * 1000000 };
 		struct io_uring_cqe *cqe;
 		int ret = io_uring_wait_cqe_timeout(&w->ring, &cqe, &ts);
 
 		if (ret == -ETIME || ret == -EINTR) {
-			if (now_ns() < deadline)
+			if (fipc_now_ns() < deadline)
 				continue;
 			if (cancel_all) {
 				report(hang, "%u async calls of %u (seqs from %" PRIu64 ") never completed",
@@ -1000,7 +1000,7 @@ static void do_async_batch(struct worker *w)
 			}
 			cancel_all = true;
 			async_cancel(w, 0, FASTIPC_CANCEL_ALL);
-			deadline = now_ns() + (uint64_t)o.slack_ms * 1000000;
+			deadline = fipc_now_ns() + (uint64_t)o.slack_ms * 1000000;
 			continue;
 		}
 		if (ret) {
@@ -1040,7 +1040,7 @@ static void do_send(struct worker *w, bool sink)
 		 * us past the deadline (no POSIX timers on the debug kernel).
 		 */
 		s.flags = FASTIPC_SEND_WAIT;
-		__atomic_store_n(&w->wait_deadline, now_ns() + (uint64_t)o.timeout_ms * 1000000,
+		__atomic_store_n(&w->wait_deadline, fipc_now_ns() + (uint64_t)o.timeout_ms * 1000000,
 				 __ATOMIC_RELEASE);
 	}
 	busy_begin(w, sink ? OP_SEND_SINK : OP_SEND_EP);
@@ -1128,7 +1128,7 @@ static void client_main(unsigned int idx)
 
 			if (joined[i])
 				continue;
-			if (d && now_ns() > d)
+			if (d && fipc_now_ns() > d)
 				pthread_kill(w->thread, SIGUSR1);
 			joined[i] = !pthread_tryjoin_np(w->thread, NULL);
 			running += !joined[i];
@@ -1334,9 +1334,9 @@ static void orphan_round(struct ukeeper *u)
 		sleep_ms(rnd_below(&u->seed, hold));
 		kill(pid, SIGKILL);
 	}
-	deadline = now_ns() + (uint64_t)(o.timeout_ms + o.slack_ms) * 1000000;
+	deadline = fipc_now_ns() + (uint64_t)(o.timeout_ms + o.slack_ms) * 1000000;
 	while (waitpid(pid, &status, WNOHANG) != pid) {
-		if (now_ns() > deadline) {
+		if (fipc_now_ns() > deadline) {
 			report(hang, "an io_uring submitter child %d did not exit", pid);
 			dump_task(PROG, pid, pid);
 			kill(pid, SIGKILL);
@@ -1348,7 +1348,7 @@ static void orphan_round(struct ukeeper *u)
 	add(&sh->orphan_children, 1);
 	/* The child's submissions are in the ring: its tail is ours again. */
 	u->ring.sq.sqe_head = u->ring.sq.sqe_tail = *u->ring.sq.ktail;
-	deadline = now_ns() + (uint64_t)(o.timeout_ms + hold) * 1000000;
+	deadline = fipc_now_ns() + (uint64_t)(o.timeout_ms + hold) * 1000000;
 	while (left) {
 		struct __kernel_timespec ts = { .tv_nsec = 10 * 1000000 };
 		struct io_uring_cqe *cqe;
@@ -1357,7 +1357,7 @@ static void orphan_round(struct ukeeper *u)
 		const uint8_t *room;
 
 		if (ret == -ETIME || ret == -EINTR) {
-			if (now_ns() < deadline)
+			if (fipc_now_ns() < deadline)
 				continue;
 			if (cancel_all) {
 				report(hang, "%u io_uring calls of %u of an exited submitter never completed",
@@ -1372,7 +1372,7 @@ static void orphan_round(struct ukeeper *u)
 				uprep_fd(&u->ring, u->fd, FASTIPC_URING_CANCEL, &c, sizeof(c), UINT64_MAX);
 				io_uring_submit(&u->ring);
 			}
-			deadline = now_ns() + (uint64_t)o.slack_ms * 1000000;
+			deadline = fipc_now_ns() + (uint64_t)o.slack_ms * 1000000;
 			continue;
 		}
 		if (ret) {
@@ -1745,7 +1745,7 @@ static void reap(bool restart)
 /* Operations stuck past their timeout, as seen from outside. */
 static void watch_busy(void)
 {
-	uint64_t limit = (uint64_t)(o.timeout_ms + o.slack_ms) * 1000000, now = now_ns();
+	uint64_t limit = (uint64_t)(o.timeout_ms + o.slack_ms) * 1000000, now = fipc_now_ns();
 	unsigned int i;
 
 	for (i = 0; i < o.clients * MAX_WORKERS; i++) {
@@ -1803,7 +1803,7 @@ static bool wait_all(uint64_t deadline)
 			left += clients[i].pid != 0;
 		if (!left)
 			return true;
-		if (now_ns() > deadline)
+		if (fipc_now_ns() > deadline)
 			break;
 		watch_busy();
 		sleep_ms(20);
@@ -1879,7 +1879,7 @@ int main(int argc, char **argv)
 
 	parse(argc, argv);
 	if (!o.seed)
-		o.seed = now_ns() ^ getpid();
+		o.seed = fipc_now_ns() ^ getpid();
 	seed = o.seed;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -1910,15 +1910,15 @@ int main(int argc, char **argv)
 	for (; i < o.clients + o.uring_procs; i++)
 		clients[i].pid = spawn(KIND_URING, i);
 
-	end = now_ns() + (uint64_t)o.seconds * 1000000000;
-	next_fault = now_ns() + (uint64_t)o.fault_ms * 1000000;
-	while (now_ns() < end) {
+	end = fipc_now_ns() + (uint64_t)o.seconds * 1000000000;
+	next_fault = fipc_now_ns() + (uint64_t)o.fault_ms * 1000000;
+	while (fipc_now_ns() < end) {
 		sleep_ms(o.fault_ms / 4 ? o.fault_ms / 4 : 1);
 		reap(true);
 		watch_busy();
-		if (!o.no_faults && now_ns() >= next_fault) {
+		if (!o.no_faults && fipc_now_ns() >= next_fault) {
 			inject_fault(&seed);
-			next_fault = now_ns() + (rnd_below(&seed, 2 * o.fault_ms) + 1) * 1000000;
+			next_fault = fipc_now_ns() + (rnd_below(&seed, 2 * o.fault_ms) + 1) * 1000000;
 		}
 	}
 
@@ -1926,10 +1926,10 @@ int main(int argc, char **argv)
 	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
 	fail = 0;
 	{
-		uint64_t deadline = now_ns() + (uint64_t)(2 * o.timeout_ms + o.slack_ms) * 1000000;
+		uint64_t deadline = fipc_now_ns() + (uint64_t)(2 * o.timeout_ms + o.slack_ms) * 1000000;
 		bool clients_done = false;
 
-		while (!clients_done && now_ns() < deadline) {
+		while (!clients_done && fipc_now_ns() < deadline) {
 			reap(false);
 			watch_busy();
 			clients_done = true;
@@ -1950,7 +1950,7 @@ int main(int argc, char **argv)
 				servers[i].killed = true;
 				kill(servers[i].pid, SIGKILL);
 			}
-		if (!wait_all(now_ns() + (uint64_t)o.slack_ms * 1000000)) {
+		if (!wait_all(fipc_now_ns() + (uint64_t)o.slack_ms * 1000000)) {
 			printf(PROG ": FAIL: processes did not exit after SIGKILL\n");
 			fail = 1;
 		}
