@@ -13,9 +13,10 @@
  * it would for a real service. Every client and the timekeeper (this
  * process) meet at a barrier to start a run together; the clients call
  * until the timekeeper says stop, then meet it again. calls/s is all
- * clients' calls over that window; CPU per call is the CPU clocks
- * (clock_getcpuclockid) of every client process and of the server process,
- * all its threads, over the same window, per call. The first run of a point
+ * clients' calls over that window; CPU per call is the CPU time of every
+ * client process and of the server process, all its threads, over the same
+ * window, per call (child_cpu_ns(): up to date for threads that are
+ * running, which a process's CPU-time clock is not). The first run of a point
  * warms it up and is dropped. Writes scale.csv:
  *
  *   layout,clients,server_threads,runs,calls_per_s_median,calls_per_s_q1,
@@ -149,28 +150,19 @@ static int scale_client(int ep, struct scale_ctl *ctl, int idx, int runs, struct
 	return 0;
 }
 
-static uint64_t cpu_ns(clockid_t c)
-{
-	struct timespec ts;
-
-	if (clock_gettime(c, &ts))
-		return 0;
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-/* The processes' CPU time so far: @n clocks. */
-static uint64_t cpu_sum(const clockid_t *clk, int n)
+/* The CPU time so far of the @n processes @pids. */
+static uint64_t cpu_sum(const pid_t *pids, int n)
 {
 	uint64_t sum = 0;
 	int i;
 
 	for (i = 0; i < n; i++)
-		sum += cpu_ns(clk[i]);
+		sum += child_cpu_ns(pids[i]);
 	return sum;
 }
 
-/* The timekeeper's side of @runs runs of @run_ns with @n processes' clocks @clk. */
-static int scale_runs(struct scale_ctl *ctl, const struct scale_point *pt, const clockid_t *clk,
+/* The timekeeper's side of @runs runs of @run_ns, the clients and the server being @pids. */
+static int scale_runs(struct scale_ctl *ctl, const struct scale_point *pt, const pid_t *pids,
 		      int runs, uint64_t run_ns, struct scale_run *out)
 {
 	const struct timespec len = { run_ns / 1000000000ull, run_ns % 1000000000ull };
@@ -179,7 +171,7 @@ static int scale_runs(struct scale_ctl *ctl, const struct scale_point *pt, const
 
 	for (r = 0; r < runs; r++) {
 		__atomic_store_n(&ctl->stop, 0, __ATOMIC_RELAXED);
-		c0 = cpu_sum(clk, pt->clients + 1);
+		c0 = cpu_sum(pids, pt->clients + 1);
 		pthread_barrier_wait(&ctl->start);
 		t0 = fipc_now_ns();
 		/* The run's length: the clients stop on the flag, not on this sleep's accuracy. */
@@ -187,7 +179,7 @@ static int scale_runs(struct scale_ctl *ctl, const struct scale_point *pt, const
 		__atomic_store_n(&ctl->stop, 1, __ATOMIC_RELAXED);
 		pthread_barrier_wait(&ctl->end);
 		t1 = fipc_now_ns();
-		c1 = cpu_sum(clk, pt->clients + 1);
+		c1 = cpu_sum(pids, pt->clients + 1);
 		if (ctl->err)
 			return ctl->err;
 		for (calls = 0, i = 0; i < pt->clients; i++)
@@ -204,7 +196,7 @@ static int scale_point(const struct scale_point *pt, struct scale_ctl *ctl, int 
 		       uint64_t run_ns, struct scale_run *out)
 {
 	struct srv server = { 0 }, clients[SCALE_MAX_CLIENTS] = { 0 };
-	clockid_t clk[SCALE_MAX_CLIENTS + 1];
+	pid_t pids[SCALE_MAX_CLIENTS + 1];
 	int eps[SCALE_MAX_CLIENTS], i, ret = 0, st;
 
 	memset(ctl, 0, sizeof(*ctl));
@@ -219,8 +211,7 @@ static int scale_point(const struct scale_point *pt, struct scale_ctl *ctl, int 
 	if (ret == 0 && server.pid == 0)
 		_exit(scale_server(pt, eps, &server));
 	ret = ret < 0 ? ret : srv_wait_ready(&server);
-	if (!ret)
-		ret = -clock_getcpuclockid(server.pid, &clk[pt->clients]);
+	pids[pt->clients] = server.pid;
 	if (!ret) {
 		pthread_barrierattr_t a;
 
@@ -234,14 +225,13 @@ static int scale_point(const struct scale_point *pt, struct scale_ctl *ctl, int 
 		if (ret == 0)
 			_exit(scale_client(eps[i % pt->neps], ctl, i, runs, &clients[i]));
 		ret = ret < 0 ? ret : srv_wait_ready(&clients[i]);
-		if (!ret)
-			ret = -clock_getcpuclockid(clients[i].pid, &clk[i]);
+		pids[i] = clients[i].pid;
 	}
 	for (i = 0; i < pt->neps; i++)
 		if (eps[i] >= 0)
 			close(eps[i]);
 	if (!ret)
-		ret = scale_runs(ctl, pt, clk, runs, run_ns, out);
+		ret = scale_runs(ctl, pt, pids, runs, run_ns, out);
 	/* The clients exit after their last run; the server is killed once they have. */
 	for (i = 0; i < pt->clients; i++) {
 		st = srv_stop(&clients[i], !ret);

@@ -82,8 +82,8 @@ static void task_clock_detach(pid_t pid)
 		}
 }
 
-/* A server whose CPU time cannot be read has gone, and its figures with it. */
-static uint64_t server_cpu_ns(pid_t pid)
+/* A child whose CPU time cannot be read has gone, and its figures with it. */
+uint64_t child_cpu_ns(pid_t pid)
 {
 	uint64_t v;
 	unsigned int i;
@@ -106,7 +106,7 @@ static uint64_t server_cpu_ns(pid_t pid)
 void cpu_mark(struct cpu_mark *c, pid_t server)
 {
 	c->client_ns = cpu_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
-	c->server_ns = server > 0 ? server_cpu_ns(server) : 0;
+	c->server_ns = server > 0 ? child_cpu_ns(server) : 0;
 }
 
 static void watchdog(int sig)
