@@ -163,6 +163,8 @@ struct cpu_mark {
 void cpu_mark(struct cpu_mark *c, pid_t server);
 /* The CPU time so far of a process srv_fork() made, all its threads. */
 uint64_t child_cpu_ns(pid_t pid);
+/* Whether srv_fork() gives its children task clocks (else: process clocks). */
+extern bool bench_task_clocks;
 void bench_watchdog(void);
 /* Says what failed in bench_current and ends the bench. */
 void __attribute__((noreturn, format(printf, 1, 2))) fail_run(const char *fmt, ...);

@@ -48,6 +48,13 @@ static struct {
 	int fd;
 } task_clocks[64];
 
+/*
+ * A task clock costs the server work on every context switch, which is
+ * then part of every round trip measured: on the icount board, where the
+ * round trips are path lengths, the servers go without (--process-clocks).
+ */
+bool bench_task_clocks = true;
+
 static void task_clock_attach(pid_t pid)
 {
 	struct perf_event_attr a = {
@@ -59,6 +66,8 @@ static void task_clock_attach(pid_t pid)
 	unsigned int i;
 	int fd;
 
+	if (!bench_task_clocks)
+		return;
 	for (i = 0; i < 64 && task_clocks[i].pid; i++)
 		;
 	fd = i < 64 ? syscall(SYS_perf_event_open, &a, pid, -1, -1, PERF_FLAG_FD_CLOEXEC) : -1;
