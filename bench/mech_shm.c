@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Shared memory with five ways to say "your turn": futex, futex after a
- * spin (fastipc's own policy, in user space), eventfd, signals (the
- * Motorola thesis's SIGUSR1/SIGUSR2 scheme) and busy-waiting. The data
+ * fixed spin (near fastipc's policy, see fspin_bound()), eventfd, signals
+ * (the Motorola thesis's SIGUSR1/SIGUSR2 scheme) and busy-waiting. The data
  * path is the same for all: the client copies the request into the shared
  * request area, the server copies its reply into the reply area, and the
  * client reads the reply where it lies. That is two copies of N per echo,
@@ -304,9 +304,18 @@ static const struct shm_ops *shm_ops_of(const struct mech *m)
 }
 
 /*
- * How long shm-futex-spin's waiters spin: fastipc's bound, spin_ns, across
- * CPUs, where fastipc spins; nothing on one CPU, where fastipc does not
- * spin, for the partner could not run meanwhile.
+ * How long shm-futex-spin's waiters spin: nothing on one CPU, where fastipc
+ * does not spin either, for the partner could not run meanwhile; across
+ * CPUs, fastipc's spin_ns, every wait, the whole of it if no answer comes.
+ *
+ * That is fastipc's upper bound only. kmod/call.c learns a shorter one per
+ * endpoint and direction (twice the recent answer time, at least 50 us,
+ * at most spin_ns), does not spin at all while answers average over
+ * spin_ns, and stops the moment it sees its partner off its CPU. User
+ * space cannot see whether its partner is on a CPU, and this mechanism
+ * learns nothing: it spins the fixed bound. Where answers come within it
+ * the two spin alike; where they come later, this one burns up to spin_ns
+ * per wait that fastipc would not.
  */
 static uint64_t fspin_bound(const struct bench_params *p)
 {
@@ -484,8 +493,11 @@ struct mech mech_shm_futex = {
 
 struct mech mech_shm_futex_spin = {
 	.name = "shm-futex-spin",
-	.note = "shm-futex whose waiter first spins up to fastipc's spin_ns when across CPUs "
-		"(not on one CPU, as fastipc), then sleeps; FUTEX_WAKE only to a waiter asleep; "
+	.note = "shm-futex whose waiter first spins for the answer, then sleeps; FUTEX_WAKE only "
+		"to a waiter asleep; across CPUs every wait spins up to fastipc's spin_ns, "
+		"fixed (fastipc learns a shorter bound, ~2x the recent answer time, at least "
+		"50 us, skips the spin when answers average over spin_ns and stops when its "
+		"partner leaves its CPU, which user space cannot see); no spin on one CPU; "
 		"stream: shm-futex's ring, its waits spinning too (fastipc's one-way stream does not spin)",
 	.stream_names = fspin_streams,
 	.start = shm_start, .call = shm_call, .stream = shm_stream, .stop = shm_stop,
