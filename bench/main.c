@@ -148,6 +148,18 @@ static const char *pattern_of(uint32_t op)
 	return op == BENCH_ECHO ? "echo" : op == BENCH_ONEWAY ? "oneway" : "stream";
 }
 
+/*
+ * The @q quantile of @h and a comma; only the comma when @h (NULL for a
+ * stream, which times whole runs, not operations) holds fewer than @min
+ * samples: a p99 of fewer than 100 is the maximum, not a tail.
+ */
+static void write_quantile(FILE *f, const struct hist *h, double q, uint64_t min)
+{
+	if (h && h->n >= min)
+		fprintf(f, "%.0f", hist_quantile(h, q));
+	fputc(',', f);
+}
+
 /* One row of results.csv. */
 static void write_point(FILE *f, const struct point *pt, const char *placement,
 			const struct quartiles *q)
@@ -155,12 +167,9 @@ static void write_point(FILE *f, const struct point *pt, const char *placement,
 	fprintf(f, "%s,%s,%s,%u,%d,%.1f,%.1f,%.1f,%.2f,", pt->name, pattern_of(pt->op),
 		placement, pt->len, pt->nruns - 1, q->median, q->q1, q->q3,
 		q->median > 0 ? pt->len * 1e3 / q->median : 0);
-	/* Streams time whole runs, not operations: no tails. */
-	if (pt->hist)
-		fprintf(f, "%.0f,%.0f,%.0f,", hist_quantile(pt->hist, 0.5),
-			hist_quantile(pt->hist, 0.99), hist_quantile(pt->hist, 0.999));
-	else
-		fprintf(f, ",,,");
+	write_quantile(f, pt->hist, 0.5, 1);
+	write_quantile(f, pt->hist, 0.99, 100);
+	write_quantile(f, pt->hist, 0.999, 1000);
 	fprintf(f, "%.1f,%.1f\n", point_stats(pt, pt->cpu_client).median,
 		point_stats(pt, pt->cpu_server).median);
 }
@@ -176,7 +185,7 @@ static void note_wide(const struct point *pt, const char *placement,
 		       "ns, instructions on the icount board):\n");
 	printf("  wide: %s %s %s %u B: median %.0f, IQR %.0f..%.0f", pt->name,
 	       pattern_of(pt->op), placement, pt->len, q->median, q->q1, q->q3);
-	if (pt->hist)
+	if (pt->hist && pt->hist->n >= 100)
 		printf(", p99 %.0f", hist_quantile(pt->hist, 0.99));
 	printf("\n");
 }
