@@ -161,10 +161,10 @@ struct cpu_mark {
 };
 
 void cpu_mark(struct cpu_mark *c, pid_t server);
-/* The CPU time so far of a process srv_fork() made, all its threads. */
+/* The CPU time so far of a process srv_fork() made, all its threads: exact while watched. */
 uint64_t child_cpu_ns(pid_t pid);
-/* Whether srv_fork() gives its children task clocks (else: process clocks). */
-extern bool bench_task_clocks;
+void cpu_watch(pid_t pid);
+void cpu_unwatch(pid_t pid);
 void bench_watchdog(void);
 /* Says what failed in bench_current and ends the bench. */
 void __attribute__((noreturn, format(printf, 1, 2))) fail_run(const char *fmt, ...);
@@ -218,6 +218,12 @@ struct bench_cfg {
 	bool perf;		/* perf.c's cross-check tools after their mechanisms' null echo */
 };
 
+/*
+ * Runs per point that measure CPU time, after the timed ones: only calls,
+ * back to back, with the server's task clocks on (util.c).
+ */
+#define BENCH_CPU_RUNS	3
+
 /* One point of the results: a mechanism, a pattern and a size, in one placement. */
 struct point {
 	struct mech *m;
@@ -229,8 +235,9 @@ struct point {
 	uint64_t iters;		/* round trips per run; streams: chunks per run */
 	int nruns;
 	double *ns;		/* per run: mean round trip, or time per chunk */
-	double *cpu_client;	/* per run: CPU per round trip (per chunk) of the client */
-	double *cpu_server;	/* ... and of the server process */
+	int ncpu;		/* CPU runs done */
+	double cpu_client[BENCH_CPU_RUNS];	/* per CPU run: per round trip (chunk), client */
+	double cpu_server[BENCH_CPU_RUNS];	/* ... and the server process */
 	struct hist *hist;	/* every round trip of the kept runs; NULL for streams */
 };
 

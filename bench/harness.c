@@ -151,35 +151,20 @@ static void warm_up(const struct bench_cfg *cfg, struct point *pt)
 	alarm(0);
 }
 
-/*
- * Run @k of a point: the mean round trip (streams: time per chunk), and the
- * CPU time the client and the server process spent per round trip (chunk).
- * Between timed calls the client fills and checks messages, untimed: that
- * CPU time is the harness's, not the mechanism's, and is taken off the
- * client's as the wall time it took (the client runs throughout it). A
- * server that spins for its next request meanwhile is charged for it: read
- * around every call, its CPU time would be mostly the reads' (a remote
- * read of a running task's clock interrupts its CPU).
- */
+/* Run @k of a point: the mean round trip (streams: time per chunk). */
 static void one_run(const struct bench_cfg *cfg, struct point *pt, int k)
 {
-	struct cpu_mark cpu0, cpu1;
-	uint64_t i, t, t0, total = 0;
-	double untimed;
+	uint64_t i, t, total = 0;
 
 	set_current(pt, "run");
 	alarm(cfg->watchdog_s);
 	/* Not counted: wakes a parked server and settles the caches for this size. */
-	if (pt->op == BENCH_STREAM)
-		load_stream(pt);
-	else
-		timed_call(pt);
-	cpu_mark(&cpu0, pt->m->server_pid);
-	t0 = fipc_now_ns();
 	if (pt->op == BENCH_STREAM) {
+		load_stream(pt);
 		/* Every byte is checked in the warm-up and the dropped first run. */
 		total = timed_stream(pt, k == 0);
 	} else {
+		timed_call(pt);
 		for (i = 0; i < pt->iters; i++) {
 			t = timed_call(pt);
 			total += t;
@@ -188,14 +173,45 @@ static void one_run(const struct bench_cfg *cfg, struct point *pt, int k)
 				hist_add(pt->hist, t);
 		}
 	}
-	untimed = (double)(fipc_now_ns() - t0 - total);
-	cpu_mark(&cpu1, pt->m->server_pid);
 	alarm(0);
 	pt->ns[k] = (double)total / pt->iters;
-	pt->cpu_client[k] = ((double)(cpu1.client_ns - cpu0.client_ns) - untimed) / pt->iters;
-	if (pt->cpu_client[k] < 0)
-		pt->cpu_client[k] = 0;
-	pt->cpu_server[k] = (double)(cpu1.server_ns - cpu0.server_ns) / pt->iters;
+}
+
+/*
+ * A CPU run of a point: the CPU time the client and the server process
+ * spend per round trip (chunk), the server watched by task clocks. The
+ * calls go back to back with one message, checked after the last, so that
+ * a server that spins for its next request is not charged for the
+ * harness's filling and checking between calls.
+ */
+static void cpu_run(const struct bench_cfg *cfg, struct point *pt)
+{
+	struct bench_call c = { .op = pt->op, .len = pt->len, .req = req_base + BENCH_HEADROOM };
+	struct cpu_mark cpu0, cpu1;
+	uint64_t i;
+
+	set_current(pt, "CPU run");
+	alarm(cfg->watchdog_s);
+	cpu_watch(pt->m->server_pid);
+	if (pt->op == BENCH_STREAM) {
+		load_stream(pt);
+		cpu_mark(&cpu0, pt->m->server_pid);
+		timed_stream(pt, false);
+	} else {
+		/* Fills the message the run sends, and wakes a parked server. */
+		timed_call(pt);
+		cpu_mark(&cpu0, pt->m->server_pid);
+		for (i = 0; i < pt->iters; i++)
+			do_call(pt, &c);
+	}
+	cpu_mark(&cpu1, pt->m->server_pid);
+	cpu_unwatch(pt->m->server_pid);
+	if (pt->op != BENCH_STREAM)
+		verify(pt, &c);
+	alarm(0);
+	pt->cpu_client[pt->ncpu] = (double)(cpu1.client_ns - cpu0.client_ns) / pt->iters;
+	pt->cpu_server[pt->ncpu] = (double)(cpu1.server_ns - cpu0.server_ns) / pt->iters;
+	pt->ncpu++;
 }
 
 static int add_point(struct point **pts, int *n, struct point pt, int runs)
@@ -206,11 +222,9 @@ static int add_point(struct point **pts, int *n, struct point pt, int runs)
 		return -ENOMEM;
 	pt.nruns = runs;
 	pt.ns = calloc(runs, sizeof(double));
-	pt.cpu_client = calloc(runs, sizeof(double));
-	pt.cpu_server = calloc(runs, sizeof(double));
 	if (pt.op != BENCH_STREAM)
 		pt.hist = calloc(1, sizeof(*pt.hist));
-	if (!pt.ns || !pt.cpu_client || !pt.cpu_server || (pt.op != BENCH_STREAM && !pt.hist))
+	if (!pt.ns || (pt.op != BENCH_STREAM && !pt.hist))
 		return -ENOMEM;
 	p[(*n)++] = pt;
 	*pts = p;
@@ -348,6 +362,14 @@ int bench_placement(const struct bench_cfg *cfg, struct mech **mechs, int nmechs
 		}
 		fputc('\n', stderr);
 	}
+	fprintf(stderr, "fastipc-bench: %s: %d CPU runs of %d points\n", placement,
+		BENCH_CPU_RUNS, npts);
+	for (k = 0; k < BENCH_CPU_RUNS; k++)
+		for (i = 0; i < npts; i++) {
+			cpu_run(cfg, &pts[i]);
+			if (pts[i].m->idle && (i + 1 == npts || pts[i + 1].m != pts[i].m))
+				pts[i].m->idle(pts[i].m);
+		}
 	quit_servers(mechs, nmechs);
 	*ptsp = pts;
 	*nptsp = npts;

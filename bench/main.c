@@ -8,12 +8,8 @@
  *   fastipc-bench [--quick] [--out DIR] [--only MECH,...] [--runs N]
  *                 [--placement same-cpu|cross-cpu] [--no-memory] [--no-perf]
  *                 [--no-sync | --no-async] [--sizes N,...] [--patterns echo,oneway,stream]
- *                 [--no-scale] [--run-ms N] [--stream-mib N] [--process-clocks]
+ *                 [--no-scale] [--run-ms N] [--stream-mib N]
  *
- * --process-clocks reads a server's CPU time from its process clock rather
- * than a perf task clock: nothing is added to the server's context switches,
- * and so to the round trips, but a running thread's time since its CPU's
- * last tick is missed (util.c).
  * --run-ms is how long one run of a point lasts (10, or 5 with --quick),
  * --stream-mib how much one stream run carries (16, or 4): the icount
  * board, whose figures repeat, runs shorter.
@@ -143,6 +139,15 @@ static struct quartiles point_stats(const struct point *pt, const double *per_ru
 	return quartiles(v, n);
 }
 
+/* The median of @per_cpu_run, the CPU per operation of each of @pt's CPU runs. */
+static double cpu_median(const struct point *pt, const double *per_cpu_run)
+{
+	double v[BENCH_CPU_RUNS];
+
+	memcpy(v, per_cpu_run, sizeof(v));
+	return quartiles(v, pt->ncpu).median;
+}
+
 static const char *pattern_of(uint32_t op)
 {
 	return op == BENCH_ECHO ? "echo" : op == BENCH_ONEWAY ? "oneway" : "stream";
@@ -170,8 +175,8 @@ static void write_point(FILE *f, const struct point *pt, const char *placement,
 	write_quantile(f, pt->hist, 0.5, 1);
 	write_quantile(f, pt->hist, 0.99, 100);
 	write_quantile(f, pt->hist, 0.999, 1000);
-	fprintf(f, "%.1f,%.1f\n", point_stats(pt, pt->cpu_client).median,
-		point_stats(pt, pt->cpu_server).median);
+	fprintf(f, "%.1f,%.1f\n", cpu_median(pt, pt->cpu_client),
+		cpu_median(pt, pt->cpu_server));
 }
 
 /* Lists @pt if its runs spread too far to trust; *@wide counts the listed. */
@@ -293,8 +298,8 @@ static void print_cost(const struct placement *pl)
 			continue;
 		printf("%-20s %7u %10.0f %10.0f %10.0f %10.0f\n", pt->name, pt->len,
 		       point_stats(pt, pt->ns).median, hist_quantile(pt->hist, 0.99),
-		       point_stats(pt, pt->cpu_client).median,
-		       point_stats(pt, pt->cpu_server).median);
+		       cpu_median(pt, pt->cpu_client),
+		       cpu_median(pt, pt->cpu_server));
 	}
 }
 
@@ -342,7 +347,7 @@ static void usage(void)
 		"                     [--placement same-cpu|cross-cpu] [--no-memory] [--no-perf]\n"
 		"                     [--no-sync | --no-async] [--sizes N,...]\n"
 		"                     [--patterns echo,oneway,stream] [--no-scale]\n"
-		"                     [--run-ms N] [--stream-mib N] [--process-clocks]\n");
+		"                     [--run-ms N] [--stream-mib N]\n");
 	exit(2);
 }
 
@@ -355,7 +360,6 @@ int main(int argc, char **argv)
 		{ "runs", required_argument, NULL, 'r' },
 		{ "run-ms", required_argument, NULL, 'R' },
 		{ "stream-mib", required_argument, NULL, 'B' },
-		{ "process-clocks", no_argument, NULL, 'C' },
 		{ "placement", required_argument, NULL, 'p' },
 		{ "no-memory", no_argument, NULL, 'M' },
 		{ "no-perf", no_argument, NULL, 'P' },
@@ -391,7 +395,6 @@ int main(int argc, char **argv)
 		case 'r': runs = atoi(optarg); break;
 		case 'R': run_ms = atoi(optarg); break;
 		case 'B': stream_mib = atoi(optarg); break;
-		case 'C': bench_task_clocks = false; break;
 		case 'p': placement = optarg; break;
 		case 'M': memory = false; break;
 		case 'P': perf = false; break;

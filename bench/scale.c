@@ -15,8 +15,9 @@
  * until the timekeeper says stop, then meet it again. calls/s is all
  * clients' calls over that window; CPU per call is the CPU time of every
  * client process and of the server process, all its threads, over the same
- * window, per call (child_cpu_ns(): up to date for threads that are
- * running, which a process's CPU-time clock is not). The first run of a point
+ * window, per call, from task clocks (cpu_watch(): up to date for threads
+ * that are running, which a process's CPU-time clock is not; they add a
+ * little to every context switch, which the calls per second include). The first run of a point
  * warms it up and is dropped. Writes scale.csv:
  *
  *   layout,clients,server_threads,runs,calls_per_s_median,calls_per_s_q1,
@@ -212,6 +213,8 @@ static int scale_point(const struct scale_point *pt, struct scale_ctl *ctl, int 
 		_exit(scale_server(pt, eps, &server));
 	ret = ret < 0 ? ret : srv_wait_ready(&server);
 	pids[pt->clients] = server.pid;
+	if (!ret)
+		cpu_watch(server.pid);
 	if (!ret) {
 		pthread_barrierattr_t a;
 
@@ -226,6 +229,8 @@ static int scale_point(const struct scale_point *pt, struct scale_ctl *ctl, int 
 			_exit(scale_client(eps[i % pt->neps], ctl, i, runs, &clients[i]));
 		ret = ret < 0 ? ret : srv_wait_ready(&clients[i]);
 		pids[i] = clients[i].pid;
+		if (!ret)
+			cpu_watch(clients[i].pid);
 	}
 	for (i = 0; i < pt->neps; i++)
 		if (eps[i] >= 0)

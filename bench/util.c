@@ -7,6 +7,7 @@
  */
 #include "bench.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
@@ -36,26 +37,23 @@ static uint64_t cpu_clock_ns(clockid_t id)
 }
 
 /*
- * The CPU time of each server process, its threads included, from perf's
- * task clock: another process's CPU-time clock leaves out what its threads
+ * The CPU time of a child process, its threads included, from perf's task
+ * clocks: another process's CPU-time clock leaves out what its threads
  * running on other CPUs spent since their CPU's last tick (up to 4 ms, a
  * whole run), while reading a task clock brings a running thread's count
- * up to date. srv_fork() attaches one to the child before it starts, so
- * it counts every thread the server makes.
+ * up to date. A task clock also costs its task work on every context
+ * switch, which would be part of every round trip measured, so the
+ * harnesses watch a server only in runs that measure CPU time and nothing
+ * else (cpu_watch() .. cpu_unwatch()).
  */
 static struct {
-	pid_t pid;
+	pid_t pid;	/* the process whose thread it counts, 0 if free */
 	int fd;
-} task_clocks[64];
+} task_clocks[256];
+#define NCLOCKS	(sizeof(task_clocks) / sizeof(task_clocks[0]))
 
-/*
- * A task clock costs the server work on every context switch, which is
- * then part of every round trip measured: on the icount board, where the
- * round trips are path lengths, the servers go without (--process-clocks).
- */
-bool bench_task_clocks = true;
-
-static void task_clock_attach(pid_t pid)
+/* A task clock on thread @tid of process @pid, inherited by the threads it makes. */
+static void task_clock_attach(pid_t pid, pid_t tid)
 {
 	struct perf_event_attr a = {
 		.type = PERF_TYPE_SOFTWARE,
@@ -66,25 +64,42 @@ static void task_clock_attach(pid_t pid)
 	unsigned int i;
 	int fd;
 
-	if (!bench_task_clocks)
-		return;
-	for (i = 0; i < 64 && task_clocks[i].pid; i++)
+	for (i = 0; i < NCLOCKS && task_clocks[i].pid; i++)
 		;
-	fd = i < 64 ? syscall(SYS_perf_event_open, &a, pid, -1, -1, PERF_FLAG_FD_CLOEXEC) : -1;
-	if (fd < 0) {
-		fprintf(stderr, "fastipc-bench: no task clock for server %d (%s): its CPU time "
-			"misses up to a tick\n", (int)pid, strerror(errno));
-		return;
-	}
+	if (i == NCLOCKS)
+		fail_run("more than %zu task clocks", NCLOCKS);
+	fd = syscall(SYS_perf_event_open, &a, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		fail_run("no task clock for thread %d of %d: %s", (int)tid, (int)pid,
+			 strerror(errno));
 	task_clocks[i].pid = pid;
 	task_clocks[i].fd = fd;
 }
 
-static void task_clock_detach(pid_t pid)
+/* Every thread @pid has now, and those they make, until cpu_unwatch(). */
+void cpu_watch(pid_t pid)
+{
+	struct dirent *d;
+	char path[64];
+	DIR *dir;
+
+	if (pid <= 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		fail_run("cannot list %s: %s", path, strerror(errno));
+	while ((d = readdir(dir)))
+		if (d->d_name[0] != '.')
+			task_clock_attach(pid, atoi(d->d_name));
+	closedir(dir);
+}
+
+void cpu_unwatch(pid_t pid)
 {
 	unsigned int i;
 
-	for (i = 0; i < 64; i++)
+	for (i = 0; i < NCLOCKS; i++)
 		if (task_clocks[i].pid == pid) {
 			close(task_clocks[i].fd);
 			task_clocks[i].pid = 0;
@@ -94,21 +109,25 @@ static void task_clock_detach(pid_t pid)
 /* A child whose CPU time cannot be read has gone, and its figures with it. */
 uint64_t child_cpu_ns(pid_t pid)
 {
-	uint64_t v;
+	uint64_t v, sum = 0;
+	bool watched = false;
 	unsigned int i;
 	clockid_t id;
 	int err;
 
-	for (i = 0; i < 64; i++)
+	for (i = 0; i < NCLOCKS; i++)
 		if (task_clocks[i].pid == pid) {
 			if (read(task_clocks[i].fd, &v, sizeof(v)) != sizeof(v))
-				fail_run("cannot read server %d's task clock: %s", (int)pid,
+				fail_run("cannot read process %d's task clock: %s", (int)pid,
 					 strerror(errno));
-			return v;
+			sum += v;
+			watched = true;
 		}
+	if (watched)
+		return sum;
 	err = clock_getcpuclockid(pid, &id);
 	if (err)
-		fail_run("no CPU-time clock for server %d: %s", (int)pid, strerror(err));
+		fail_run("no CPU-time clock for process %d: %s", (int)pid, strerror(err));
 	return cpu_clock_ns(id);
 }
 
@@ -161,27 +180,18 @@ int pin_cpu(int cpu)
 /*
  * Forks a server pinned to @cpu: returns 0 in the child, 1 in the parent, or
  * -errno. The child dies with the bench, so a failed run leaves nothing behind.
- * It waits until its task clock is attached.
  */
 int srv_fork(struct srv *s, int cpu)
 {
 	pid_t parent = getpid();
-	int fds[2], go[2];
-	char c;
+	int fds[2];
 
 	if (pipe2(fds, O_CLOEXEC))
 		return -errno;
-	if (pipe2(go, O_CLOEXEC)) {
-		close(fds[0]);
-		close(fds[1]);
-		return -errno;
-	}
 	s->pid = fork();
 	if (s->pid < 0) {
 		close(fds[0]);
 		close(fds[1]);
-		close(go[0]);
-		close(go[1]);
 		return -errno;
 	}
 	if (s->pid == 0) {
@@ -189,10 +199,6 @@ int srv_fork(struct srv *s, int cpu)
 		if (getppid() != parent)
 			_exit(99);
 		close(fds[0]);
-		close(go[1]);
-		if (read(go[0], &c, 1) < 0)
-			_exit(99);
-		close(go[0]);
 		s->ready = fds[1];
 		if (pin_cpu(cpu)) {
 			srv_ready(s, errno);
@@ -201,9 +207,6 @@ int srv_fork(struct srv *s, int cpu)
 		return 0;
 	}
 	close(fds[1]);
-	close(go[0]);
-	task_clock_attach(s->pid);
-	close(go[1]);
 	s->ready = fds[0];
 	return 1;
 }
@@ -245,7 +248,7 @@ int srv_stop(struct srv *s, bool quit)
 		kill(s->pid, SIGKILL);
 	if (waitpid(s->pid, &status, 0) != s->pid)
 		return -errno;
-	task_clock_detach(s->pid);
+	cpu_unwatch(s->pid);
 	s->pid = 0;
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
