@@ -99,6 +99,9 @@ void cpu_unwatch(pid_t pid)
 {
 	unsigned int i;
 
+	/* A free slot's pid is 0 too. */
+	if (pid <= 0)
+		return;
 	for (i = 0; i < NCLOCKS; i++)
 		if (task_clocks[i].pid == pid) {
 			close(task_clocks[i].fd);
