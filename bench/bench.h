@@ -212,6 +212,7 @@ struct bench_cfg {
 	int nchunks;
 	unsigned int patterns;	/* 1 << BENCH_ECHO, BENCH_ONEWAY, BENCH_STREAM: what to run */
 	int runs;		/* per point, the first of them dropped */
+	bool no_cpu;		/* no CPU runs */
 	uint64_t run_ns;	/* how long one run should take */
 	uint64_t stream_total;	/* bytes per stream run */
 	unsigned int watchdog_s;

@@ -362,9 +362,10 @@ int bench_placement(const struct bench_cfg *cfg, struct mech **mechs, int nmechs
 		}
 		fputc('\n', stderr);
 	}
-	fprintf(stderr, "fastipc-bench: %s: %d CPU runs of %d points\n", placement,
-		BENCH_CPU_RUNS, npts);
-	for (k = 0; k < BENCH_CPU_RUNS; k++)
+	if (!cfg->no_cpu)
+		fprintf(stderr, "fastipc-bench: %s: %d CPU runs of %d points\n", placement,
+			BENCH_CPU_RUNS, npts);
+	for (k = 0; !cfg->no_cpu && k < BENCH_CPU_RUNS; k++)
 		for (i = 0; i < npts; i++) {
 			cpu_run(cfg, &pts[i]);
 			if (pts[i].m->idle && (i + 1 == npts || pts[i + 1].m != pts[i].m))

@@ -8,8 +8,10 @@
  *   fastipc-bench [--quick] [--out DIR] [--only MECH,...] [--runs N]
  *                 [--placement same-cpu|cross-cpu] [--no-memory] [--no-perf]
  *                 [--no-sync | --no-async] [--sizes N,...] [--patterns echo,oneway,stream]
- *                 [--no-scale] [--run-ms N] [--stream-mib N]
+ *                 [--no-scale] [--run-ms N] [--stream-mib N] [--no-cpu]
  *
+ * --no-cpu leaves out the synchronous points' CPU runs (their CPU columns
+ * then read 0), for a profile of the timed runs alone.
  * --run-ms is how long one run of a point lasts (10, or 5 with --quick),
  * --stream-mib how much one stream run carries (16, or 4): the icount
  * board, whose figures repeat, runs shorter.
@@ -347,7 +349,7 @@ static void usage(void)
 		"                     [--placement same-cpu|cross-cpu] [--no-memory] [--no-perf]\n"
 		"                     [--no-sync | --no-async] [--sizes N,...]\n"
 		"                     [--patterns echo,oneway,stream] [--no-scale]\n"
-		"                     [--run-ms N] [--stream-mib N]\n");
+		"                     [--run-ms N] [--stream-mib N] [--no-cpu]\n");
 	exit(2);
 }
 
@@ -360,6 +362,7 @@ int main(int argc, char **argv)
 		{ "runs", required_argument, NULL, 'r' },
 		{ "run-ms", required_argument, NULL, 'R' },
 		{ "stream-mib", required_argument, NULL, 'B' },
+		{ "no-cpu", no_argument, NULL, 'U' },
 		{ "placement", required_argument, NULL, 'p' },
 		{ "no-memory", no_argument, NULL, 'M' },
 		{ "no-perf", no_argument, NULL, 'P' },
@@ -395,6 +398,7 @@ int main(int argc, char **argv)
 		case 'r': runs = atoi(optarg); break;
 		case 'R': run_ms = atoi(optarg); break;
 		case 'B': stream_mib = atoi(optarg); break;
+		case 'U': cfg.no_cpu = true; break;
 		case 'p': placement = optarg; break;
 		case 'M': memory = false; break;
 		case 'P': perf = false; break;
