@@ -120,10 +120,9 @@ static void check_reply(const struct async_run *r, uint64_t n, uint32_t st, uint
 	if (len != r->len)
 		fail_run("reply %llu of %llu: %u bytes, expected %u", (unsigned long long)n,
 			 (unsigned long long)r->calls, len, r->len);
-	/* What the request carried: the pattern, stamped with its sequence number. */
-	memcpy(expect, bench_pattern(r->len), r->len);
-	bench_stamp(expect, r->len, r->seq + n);
-	if (memcmp(p, expect, r->len)) {
+	if (!fipc_check(p, r->len, r->seq + n)) {
+		/* Where: against the request rebuilt. */
+		fipc_fill(expect, r->len, r->seq + n);
 		for (i = 0; p[i] == expect[i]; i++)
 			;
 		fail_run("reply %llu of %llu differs from its request at byte %u of %u",
@@ -178,14 +177,11 @@ static uint64_t timed_run(const struct async_cfg *cfg, const struct apoint *pt, 
 		.reqs = &reqs, .len = pt->len, .qd = pt->qd, .calls = calls, .seq = seq,
 		.area = area, .stride = async_stride(pt->len), .status = status, .rlen = rlen,
 	};
-	const uint8_t *pat = bench_pattern(pt->len);
 	struct cpu_mark cpu0;
 	uint64_t t0, t;
-	int i, ret;
+	int ret;
 
 	alarm(cfg->watchdog_s);
-	for (i = 0; i < pt->qd; i++)
-		memcpy(async_req(&reqs, i), pat, pt->len);
 	/* Nothing left from the run before can pass for a reply of this one. */
 	memset(status, 0xff, calls * sizeof(*status));
 	memset(rlen, 0xff, calls * sizeof(*rlen));

@@ -73,8 +73,8 @@ static inline uint8_t *async_req(const struct async_reqs *q, int i)
  * One run: @calls echo calls of @len bytes, @qd of them outstanding until
  * fewer than @qd remain. Call n has sequence number @seq + n and is sent
  * from request buffer n % @qd (any free one, for mechanisms whose replies
- * may come out of order), which the harness has filled with the payload's
- * pattern; the mechanism stamps it (async_stamp()) and leaves the reply as
+ * may come out of order), which the mechanism fills with the pattern of its
+ * sequence number (async_stamp()) just before it goes; the reply is left as
  * its form says.
  */
 struct async_run {
@@ -103,10 +103,10 @@ struct amech {
 	char skip[160];			/* why start() declined, when it did */
 };
 
-/* Stamps request @req of @len bytes with @seq; returns its opcode. */
+/* Fills request @req of @len bytes with the pattern of @seq; returns its opcode. */
 static inline uint32_t async_stamp(uint8_t *req, uint32_t len, uint64_t seq)
 {
-	bench_stamp(req, len, seq);
+	fipc_fill(req, len, seq);
 	return ASYNC_OP(seq);
 }
 

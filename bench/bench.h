@@ -25,14 +25,12 @@
 enum bench_op {
 	BENCH_ECHO = 1,		/* reply: the request's bytes */
 	BENCH_ONEWAY,		/* reply: a 4-byte status only */
-	BENCH_STREAM,		/* a stream follows (fd mechanisms) */
+	BENCH_STREAM,		/* a stream follows: its bench_stream_req */
 	BENCH_STREAM_DATA,	/* one stream chunk (fastipc one-way) */
 	BENCH_STREAM_END,	/* stream done: reply 0 if all bytes checked out */
 	BENCH_QUIT,		/* reply, then the server exits */
 };
 #define BENCH_OP(op)		((op) & 0xff)
-/* Stream flags: check every byte, not just each chunk's sequence words. */
-#define BENCH_F_FULL		0x100
 /*
  * Stream flag: the sized variant (variant 1): socket buffers sized to the
  * chunk (the L41 labs' variant), or pipe-sized's pipe (BENCH_STREAM_DEPTH).
@@ -59,11 +57,15 @@ struct bench_hdr {
 	uint32_t len;
 };
 
-/* STREAM's payload on fd mechanisms. */
+/*
+ * STREAM's payload: chunk n of the stream is fipc_fill()'s pattern of
+ * seed + n, so every byte of every chunk is new.
+ */
 struct bench_stream_req {
 	uint32_t chunk;
 	uint32_t flags;
 	uint64_t total;
+	uint64_t seed;
 };
 
 struct bench_params {
@@ -84,12 +86,12 @@ struct bench_call {
 	uint32_t status;	/* the 4-byte status (oneway, quit) */
 };
 
-/* One stream: total bytes in chunks of chunk, every chunk stamped with its index. */
+/* One stream: total bytes in chunks of chunk, chunk n filled with the pattern of seed + n. */
 struct bench_stream {
 	int variant;
 	uint32_t chunk;
 	uint64_t total;
-	bool full;
+	uint64_t seed;
 	uint8_t *buf;		/* chunk bytes, BENCH_HEADROOM before them */
 };
 
@@ -184,23 +186,20 @@ int sock_bufs(int fd, int bytes);
 void *bench_map(size_t len, bool shared);
 int read_full(int fd, void *buf, size_t len);
 int write_full(int fd, const void *buf, size_t len);
-const uint8_t *bench_pattern(uint32_t len);
-void bench_stamp(uint8_t *p, uint32_t len, uint64_t seq);
-void stream_stamp(uint8_t *chunk, uint32_t len, uint64_t idx);
 int bench_fail(const char *what, int err);
 
 /* A stream receiver's state: where in the stream it is, and what it expects there. */
 struct stream_rx {
 	uint32_t chunk;
 	uint64_t total;
+	uint64_t seed;
 	uint64_t off;
-	bool full;
 	bool bad;
-	uint8_t *expect;	/* one chunk as the sender stamps it */
+	uint8_t *expect;	/* chunk expect_idx, for checking a piece of it */
 	uint64_t expect_idx;
 };
 
-void stream_rx_begin(struct stream_rx *rx, uint32_t chunk, uint64_t total, bool full);
+void stream_rx_begin(struct stream_rx *rx, const struct bench_stream_req *sr);
 void stream_rx_check(struct stream_rx *rx, const uint8_t *p, size_t n);
 bool stream_rx_ok(const struct stream_rx *rx);
 

@@ -101,28 +101,27 @@ static uint64_t timed_call(const struct point *pt)
 	return t1 - t0;
 }
 
-static uint64_t timed_stream(const struct point *pt, bool full)
+/*
+ * One stream, timed; the sender fills each chunk with a new pattern before
+ * it goes, the receiver checks each one whole.
+ */
+static uint64_t timed_stream(const struct point *pt)
 {
 	struct bench_stream s = {
 		.variant = pt->variant,
 		.chunk = pt->len,
 		.total = pt->iters * pt->len,
-		.full = full,
+		.seed = seq + 1,
 		.buf = stream_base + BENCH_HEADROOM,
 	};
 	uint64_t t0 = fipc_now_ns();
 	int ret;
 
+	seq += pt->iters;
 	ret = pt->m->stream(pt->m, &s);
 	if (ret)
 		fail_run("stream failed or arrived corrupt: %s", strerror(-ret));
 	return fipc_now_ns() - t0;
-}
-
-/* A stream's chunks: the pattern, stamped by the mechanism with each chunk's index. */
-static void load_stream(const struct point *pt)
-{
-	memcpy(stream_base + BENCH_HEADROOM, bench_pattern(pt->len), pt->len);
 }
 
 /* Untimed round trips until the point is warm, then iterations for a run of about run_ns. */
@@ -133,8 +132,7 @@ static void warm_up(const struct bench_cfg *cfg, struct point *pt)
 	set_current(pt, "warm-up");
 	alarm(cfg->watchdog_s);
 	if (pt->op == BENCH_STREAM) {
-		load_stream(pt);
-		t = timed_stream(pt, true);
+		t = timed_stream(pt);
 		pt->iters = cfg->stream_total / pt->len;
 	} else {
 		while (n < 3 || (spent < cfg->run_ns / 2 && n < 100000)) {
@@ -158,12 +156,10 @@ static void one_run(const struct bench_cfg *cfg, struct point *pt, int k)
 
 	set_current(pt, "run");
 	alarm(cfg->watchdog_s);
-	/* Not counted: wakes a parked server and settles the caches for this size. */
 	if (pt->op == BENCH_STREAM) {
-		load_stream(pt);
-		/* Every byte is checked in the warm-up and the dropped first run. */
-		total = timed_stream(pt, k == 0);
+		total = timed_stream(pt);
 	} else {
+		/* Not counted: wakes a parked server and settles the caches for this size. */
 		timed_call(pt);
 		for (i = 0; i < pt->iters; i++) {
 			t = timed_call(pt);
@@ -194,9 +190,8 @@ static void cpu_run(const struct bench_cfg *cfg, struct point *pt)
 	alarm(cfg->watchdog_s);
 	cpu_watch(pt->m->server_pid);
 	if (pt->op == BENCH_STREAM) {
-		load_stream(pt);
 		cpu_mark(&cpu0, pt->m->server_pid);
-		timed_stream(pt, false);
+		timed_stream(pt);
 	} else {
 		/* Fills the message the run sends, and wakes a parked server. */
 		timed_call(pt);

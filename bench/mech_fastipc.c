@@ -71,6 +71,8 @@ int fipc_client(int ep_fd, void *buf, size_t len, uint32_t *id)
 static int serve_one(const struct fastipc_serve *m, const uint8_t *data, struct stream_rx *rx,
 		     struct fastipc_serve *next)
 {
+	struct bench_stream_req sr;
+
 	memset(next, 0, sizeof(*next));
 	next->flags = FASTIPC_SERVE_REPLY | FASTIPC_SERVE_RECV;
 	next->reply_token = m->token;
@@ -82,17 +84,19 @@ static int serve_one(const struct fastipc_serve *m, const uint8_t *data, struct 
 	case BENCH_ONEWAY:
 		next->reply_status = bench_status(data, m->len);
 		break;
+	case BENCH_STREAM:
+		if (m->len != sizeof(sr))
+			return -EPROTO;
+		memcpy(&sr, data, sizeof(sr));
+		stream_rx_begin(rx, &sr);
+		break;
 	case BENCH_STREAM_DATA:
-		if (rx->off == 0 && !rx->bad)
-			stream_rx_begin(rx, m->len, UINT64_MAX, m->opcode & BENCH_F_FULL);
 		if (m->len != rx->chunk)
 			rx->bad = true;
 		stream_rx_check(rx, data, m->len);
 		break;
 	case BENCH_STREAM_END:
-		next->reply_status = rx->bad ? -EBADMSG : (int32_t)(rx->off >> 10);
-		rx->off = 0;
-		rx->bad = false;
+		next->reply_status = stream_rx_ok(rx) ? 0 : -EBADMSG;
 		break;
 	case BENCH_QUIT:
 		next->reply_status = BENCH_QUIT_STATUS;
@@ -196,13 +200,17 @@ static int fipc_call(struct mech *mech, struct bench_call *c)
 	return 0;
 }
 
-/* One-way sends, each chunk waiting for a free slot; a call at the end collects the verdict. */
+/*
+ * The stream's request in a call, then one-way sends, each chunk waiting for
+ * a free slot; a call at the end collects the verdict.
+ */
 static int fipc_stream(struct mech *mech, const struct bench_stream *s)
 {
 	struct fipc *f = mech->priv;
+	struct bench_stream_req sr = { s->chunk, 0, s->total, s->seed };
 	struct fastipc_send send = {
 		.flags = FASTIPC_SEND_WAIT,
-		.opcode = BENCH_STREAM_DATA | (s->full ? BENCH_F_FULL : 0),
+		.opcode = BENCH_STREAM_DATA,
 		.addr = (uintptr_t)s->buf,
 		.len = s->chunk,
 	};
@@ -210,16 +218,16 @@ static int fipc_stream(struct mech *mech, const struct bench_stream *s)
 	uint64_t i, n = s->total / s->chunk;
 	int ret;
 
-	for (i = 0; i < n; i++) {
-		stream_stamp(s->buf, s->chunk, i);
+	ret = fipc_do_call(f, BENCH_STREAM, &sr, sizeof(sr), &call);
+	for (i = 0; !ret && i < n; i++) {
+		fipc_fill(s->buf, s->chunk, s->seed + i);
 		ret = fipc_ioctl(f->fd, FASTIPC_IOC_SEND, &send);
-		if (ret)
-			return ret;
 	}
-	ret = fipc_do_call(f, BENCH_STREAM_END, NULL, 0, &call);
+	if (!ret)
+		ret = fipc_do_call(f, BENCH_STREAM_END, NULL, 0, &call);
 	if (ret)
 		return ret;
-	return (uint64_t)call.status == s->total >> 10 ? 0 : -EBADMSG;
+	return call.status ? -EBADMSG : 0;
 }
 
 static int fipc_stop(struct mech *mech)

@@ -126,7 +126,7 @@ static int fd_stream_recv(struct fdm *d, const void *req)
 	/* A pipe's size is the sender's to set, before the stream begins. */
 	if (v && !d->pipe && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)))
 		return -errno;
-	stream_rx_begin(&d->rx, sr.chunk, sr.total, sr.flags & BENCH_F_FULL);
+	stream_rx_begin(&d->rx, &sr);
 	while (d->rx.off < d->rx.total && !d->rx.bad) {
 		n = read(fd, d->buf, sr.chunk);
 		if (n < 0 && errno == EINTR)
@@ -387,8 +387,7 @@ static int fd_stream(struct mech *m, const struct bench_stream *s)
 		struct bench_stream_req r;
 	} req = {
 		{ BENCH_STREAM, sizeof(req.r) },
-		{ s->chunk, (s->full ? BENCH_F_FULL : 0) | (s->variant ? BENCH_F_SIZED : 0),
-		  s->total },
+		{ s->chunk, s->variant ? BENCH_F_SIZED : 0, s->total, s->seed },
 	};
 	uint64_t i;
 	ssize_t n;
@@ -401,7 +400,7 @@ static int fd_stream(struct mech *m, const struct bench_stream *s)
 		return -errno;
 	ret = chan_send(&d->cli, &req, sizeof(req));
 	for (i = 0; !ret && i < s->total / s->chunk; i++) {
-		stream_stamp(s->buf, s->chunk, i);
+		fipc_fill(s->buf, s->chunk, s->seed + i);
 		ret = write_full(fd, s->buf, s->chunk);
 	}
 	if (ret)

@@ -247,7 +247,7 @@ static int shm_stream_recv(struct shm *s)
 	if (ctl->req.len != sizeof(sr) || !sr.chunk || sr.chunk > s->max_chunk)
 		return -EPROTO;
 	n = sr.total / sr.chunk;
-	stream_rx_begin(&s->rx, sr.chunk, sr.total, sr.flags & BENCH_F_FULL);
+	stream_rx_begin(&s->rx, &sr);
 	for (i = 0; i < n; i++) {
 		s->ops->wait(s, &ctl->head, i + 1, true);
 		memcpy(s->buf, s->ring + (size_t)(i % BENCH_STREAM_DEPTH) * sr.chunk, sr.chunk);
@@ -433,7 +433,7 @@ static int shm_stream(struct mech *m, const struct bench_stream *st)
 {
 	struct shm *s = m->priv;
 	struct shm_ctl *ctl = s->ctl;
-	struct bench_stream_req sr = { st->chunk, st->full ? BENCH_F_FULL : 0, st->total };
+	struct bench_stream_req sr = { st->chunk, 0, st->total, st->seed };
 	uint32_t i, n = st->total / st->chunk;
 
 	if (st->chunk > s->max_chunk)
@@ -444,7 +444,7 @@ static int shm_stream(struct mech *m, const struct bench_stream *st)
 	for (i = 0; i < n; i++) {
 		if (i >= BENCH_STREAM_DEPTH)
 			s->ops->wait(s, &ctl->tail, i + 1 - BENCH_STREAM_DEPTH, false);
-		stream_stamp(st->buf, st->chunk, i);
+		fipc_fill(st->buf, st->chunk, st->seed + i);
 		memcpy(s->ring + (size_t)(i % BENCH_STREAM_DEPTH) * st->chunk, st->buf, st->chunk);
 		shm_post(s, &ctl->head, i + 1, true);
 	}

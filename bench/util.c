@@ -324,85 +324,32 @@ int write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/*
- * The fill pattern of a @len-byte stream chunk or async request, which
- * their senders stamp with a sequence number: fipc_fill()'s with the length
- * for seed, so a message of another size cannot pass. Built once per length
- * and kept.
- */
-const uint8_t *bench_pattern(uint32_t len)
-{
-	static struct {
-		uint32_t len;
-		uint8_t *p;
-	} cache[64];
-	unsigned int i;
-
-	for (i = 0; i < 64 && cache[i].p; i++)
-		if (cache[i].len == len)
-			return cache[i].p;
-	if (i == 64)
-		abort();
-	cache[i].p = malloc(len ? len : 1);
-	if (!cache[i].p)
-		abort();
-	cache[i].len = len;
-	fipc_fill(cache[i].p, len, len);
-	return cache[i].p;
-}
-
-/*
- * Puts a sequence number at both ends of a stream chunk or async request,
- * so stale or torn ones fail.
- */
-void bench_stamp(uint8_t *p, uint32_t len, uint64_t seq)
-{
-	if (len >= 8)
-		memcpy(p, &seq, 8);
-	if (len >= 16)
-		memcpy(p + len - 8, &seq, 8);
-}
-
-void stream_stamp(uint8_t *chunk, uint32_t len, uint64_t idx)
-{
-	bench_stamp(chunk, len, idx);
-}
-
 int bench_fail(const char *what, int err)
 {
 	fprintf(stderr, "fastipc-bench: FAILED: %s: %s\n", what, strerror(err < 0 ? -err : err));
 	return err < 0 ? err : -err;
 }
 
-void stream_rx_begin(struct stream_rx *rx, uint32_t chunk, uint64_t total, bool full)
+void stream_rx_begin(struct stream_rx *rx, const struct bench_stream_req *sr)
 {
-	if (!rx->expect || rx->chunk != chunk) {
+	if (!rx->expect || rx->chunk != sr->chunk) {
 		free(rx->expect);
-		rx->expect = malloc(chunk);
+		rx->expect = malloc(sr->chunk);
 		if (!rx->expect)
 			abort();
-		memcpy(rx->expect, bench_pattern(chunk), chunk);
-		rx->expect_idx = UINT64_MAX;
 	}
-	rx->chunk = chunk;
-	rx->total = total;
+	rx->chunk = sr->chunk;
+	rx->total = sr->total;
+	rx->seed = sr->seed;
+	rx->expect_idx = UINT64_MAX;
 	rx->off = 0;
-	rx->full = full;
-	rx->bad = false;
-}
-
-/* Compares [lo, hi) of the chunk at @o..@o+@n with what was sent there. */
-static bool range_ok(const struct stream_rx *rx, const uint8_t *p, uint32_t o, uint32_t n,
-		     uint32_t lo, uint32_t hi)
-{
-	uint32_t a = o > lo ? o : lo, b = o + n < hi ? o + n : hi;
-
-	return a >= b || !memcmp(p + (a - o), rx->expect + a, b - a);
+	rx->bad = !sr->chunk || sr->total % sr->chunk;
 }
 
 /*
- * Checks the next @n received bytes of the stream, wherever chunk boundaries
- * fall: every byte when rx->full, else each chunk's two sequence words.
+ * Checks every byte of the next @n received bytes of the stream, wherever
+ * chunk boundaries fall. A whole chunk is checked in place; a piece of one
+ * against the chunk rebuilt in rx->expect.
  */
 void stream_rx_check(struct stream_rx *rx, const uint8_t *p, size_t n)
 {
@@ -415,15 +362,15 @@ void stream_rx_check(struct stream_rx *rx, const uint8_t *p, size_t n)
 			rx->bad = true;
 			break;
 		}
-		if (rx->expect_idx != idx) {
-			stream_stamp(rx->expect, rx->chunk, idx);
-			rx->expect_idx = idx;
+		if (seg == rx->chunk) {
+			rx->bad = !fipc_check(p, seg, rx->seed + idx);
+		} else {
+			if (rx->expect_idx != idx) {
+				fipc_fill(rx->expect, rx->chunk, rx->seed + idx);
+				rx->expect_idx = idx;
+			}
+			rx->bad = memcmp(p, rx->expect + o, seg) != 0;
 		}
-		if (rx->full)
-			rx->bad = !range_ok(rx, p, o, seg, 0, rx->chunk);
-		else
-			rx->bad = !range_ok(rx, p, o, seg, 0, 8) ||
-				  !range_ok(rx, p, o, seg, rx->chunk - 8, rx->chunk);
 		p += seg;
 		n -= seg;
 		rx->off += seg;
