@@ -101,6 +101,11 @@ struct mech {
 	const char *const *stream_names; /* stream variants, NULL-terminated */
 	const char *const *stream_notes; /* what each variant is, or NULL */
 	bool in_process;		/* no server process: placement is moot */
+	/*
+	 * Started afresh before each round of runs: its kernel state drifts
+	 * with the history of the calls before, and its figures with it.
+	 */
+	bool fresh_each_round;
 	pid_t server_pid;		/* start() sets it; 0 when in_process */
 	int (*start)(struct mech *m, const struct bench_params *p);
 	int (*call)(struct mech *m, struct bench_call *c);

@@ -312,6 +312,15 @@ static void start_servers(struct mech **mechs, int nmechs, const struct bench_pa
 	}
 }
 
+/* A mechanism's server and client, stopped and started again. */
+static void restart_server(struct mech *m, const struct bench_params *p, const char *placement)
+{
+	quit_servers(&m, 1);
+	start_servers(&m, 1, p, placement);
+	if (m->skip[0])
+		fail_run("%s did not start again: %s", m->name, m->skip);
+}
+
 int bench_placement(const struct bench_cfg *cfg, struct mech **mechs, int nmechs,
 		    const struct bench_params *p, const char *placement,
 		    struct point **ptsp, int *nptsp)
@@ -346,6 +355,8 @@ int bench_placement(const struct bench_cfg *cfg, struct mech **mechs, int nmechs
 
 			if (first && i)
 				fputc('\n', stderr);
+			if (pts[i].m->fresh_each_round && (!i || pts[i].m != pts[i - 1].m))
+				restart_server(pts[i].m, p, placement);
 			progress(placement, k, cfg->runs, &pts[i], first);
 			one_run(cfg, &pts[i], k);
 			units_done++;
