@@ -4,13 +4,16 @@
 # runs everything on the QEMU test board. See README.md.
 
 include scripts/kernels.conf
+# The kernels scripts/deps fell back to where Debian no longer has the pinned ones.
+-include build/kernels.conf
 
 TREE := $(CURDIR)
 CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/fastipc
 export FASTIPC_CACHE := $(CACHE)
 
 # Which kernel the module is built for: the running kernel when its build tree
-# exists (a real test board), else Debian's 6.12; KVER=6.1|6.12|debug selects.
+# exists (a real test board), else Debian's 6.12; KVER=6.1|6.12|rt|debug selects
+# (rt: Debian's PREEMPT_RT 6.12).
 ifeq ($(KVER),)
 ifneq ($(wildcard /lib/modules/$(shell uname -r)/build/Makefile),)
 KVER := $(shell uname -r)
@@ -21,6 +24,7 @@ endif
 endif
 KDIR_6.1 := /usr/src/linux-headers-$(KERNEL_6_1)
 KDIR_6.12 := /usr/src/linux-headers-$(KERNEL_6_12)
+KDIR_rt := /usr/src/linux-headers-$(KERNEL_RT)
 KDIR_debug = $(shell scripts/debug-kernel dir)
 KDIR ?= $(KDIR_$(KVER))
 
@@ -68,10 +72,20 @@ bench-progs: lib
 stress:
 	$(MAKE) -C stress
 
-# libfastipc, its headers and pkg-config file; DESTDIR and PREFIX as usual.
+# libfastipc, its headers and pkg-config file, and the man pages; DESTDIR,
+# PREFIX and MANDIR as usual.
 .PHONY: install
 install:
 	$(MAKE) -C lib install
+	$(MAKE) -C man install
+
+# The module under DKMS (dkms.conf), rebuilt for each kernel the machine installs.
+.PHONY: dkms-install dkms-remove
+dkms-install:
+	scripts/dkms install
+
+dkms-remove:
+	scripts/dkms remove
 
 sparse: $(KBUILD_DIR)/.links
 	$(MAKE) $(KBUILD_ARGS) C=2 CF="-D__CHECK_ENDIAN__" modules 2>&1 | tee $(KBUILD_DIR)/sparse.log
@@ -82,6 +96,16 @@ checkpatch:
 	@scripts/linux-source-files >/dev/null
 	$(CHECKPATCH) --strict --no-tree --terse --show-types -f \
 		$(wildcard kmod/*.c kmod/*.h uapi/linux/*.h)
+
+# The ABI's text has one source, the headers' kernel-doc, which Documentation/
+# includes: the kernel's scripts/kernel-doc checks it (scripts/doc-check). The
+# man pages lint clean and agree with the headers (scripts/man-check).
+.PHONY: doc-check man-check
+doc-check:
+	scripts/doc-check
+
+man-check:
+	scripts/man-check
 
 debug-kernel:
 	scripts/debug-kernel build
