@@ -537,7 +537,11 @@ static int fastipc_sync_call_run(struct fastipc_sync_call *sc)
 		while (!fastipc_caller_done(call) && fastipc_spin_more(&spin))
 			;
 	rcu_read_unlock();
-	why = fastipc_wait_event(sc->wq, fastipc_caller_done(call), sc->deadline);
+	/* Without a deadline, no hrtimer sleeper to set up and tear down. */
+	if (sc->deadline == KTIME_MAX)
+		why = wait_event_interruptible(sc->wq, fastipc_caller_done(call));
+	else
+		why = fastipc_wait_event(sc->wq, fastipc_caller_done(call), sc->deadline);
 	for (;;) {
 		restarts = why == -ERESTARTSYS && fastipc_interrupt_restarts();
 		ep = fastipc_caller_lock(call);
@@ -823,7 +827,7 @@ static int fastipc_receive(struct fastipc_endpoint *ep, struct fastipc_serve *ar
 		if (fastipc_spin_start(&ep->next_spin, caller, &spin))
 			while (!READ_ONCE(rw.w.slot) && fastipc_spin_more(&spin))
 				;
-		ret = fastipc_wait_event(rw.wq, READ_ONCE(rw.w.slot), KTIME_MAX);
+		ret = wait_event_interruptible(rw.wq, READ_ONCE(rw.w.slot));
 		spin_lock(&ep->lock);
 		/* A message handed over wins over a signal: nothing is lost. */
 		slot = rw.w.slot;
