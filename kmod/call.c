@@ -54,9 +54,10 @@
  * is on its way to one, since it cannot sleep again without running.
  *
  * How long is learnt per endpoint and direction: twice the moving average of
- * how long answers took lately, at least FASTIPC_SPIN_MIN_NS and at most
- * spin_ns. When answers take longer than spin_ns on average, nobody spins:
- * the CPU time would be lost. spin_ns is set at load only, and a value above
+ * how long answers from a partner on another CPU took lately (a wait for a
+ * partner on ours is neither spun nor timed), at least FASTIPC_SPIN_MIN_NS
+ * and at most spin_ns. When answers take longer than spin_ns on average,
+ * nobody spins: the CPU time would be lost. spin_ns is set at load only, and a value above
  * FASTIPC_SPIN_MAX_NS fails the load with EINVAL.
  *
  * The partner's task_struct must outlive the spin without the spinner
@@ -96,15 +97,21 @@ static bool fastipc_partner_on_cpu(struct task_struct *partner)
 /*
  * Start waiting for an answer from @partner (NULL: none); true if spinning
  * for it is worth a try. @partner must stay valid until the spin ends.
+ * Only a wait for a partner on another CPU is timed (w->start), to learn
+ * from: one on this CPU cannot answer before we sleep, whatever it does.
  */
 static bool fastipc_spin_start(struct fastipc_spin *spin, struct task_struct *partner,
 			       struct fastipc_spin_wait *w)
 {
 	unsigned int max = spin_ns.val;
-	u64 avg = READ_ONCE(spin->avg_ns);
+	u64 avg;
 
+	w->start = 0;
+	if (!max || !partner || task_cpu(partner) == raw_smp_processor_id())
+		return false;
 	w->start = local_clock();
-	if (!max || avg > max || !partner || task_cpu(partner) == raw_smp_processor_id())
+	avg = READ_ONCE(spin->avg_ns);
+	if (avg > max)
 		return false;
 	w->partner = partner;
 	w->ran = false;
@@ -125,11 +132,15 @@ static bool fastipc_spin_more(struct fastipc_spin_wait *w)
 	return true;
 }
 
-/* The answer came @start ns after the wait began: fold it into the average. */
-static void fastipc_spin_learn(struct fastipc_spin *spin, u64 start)
+/* The answer to the wait @w came now: fold how long it took into the average. */
+static void fastipc_spin_learn(struct fastipc_spin *spin, const struct fastipc_spin_wait *w)
 {
-	u32 took = min_t(u64, local_clock() - start, U32_MAX);
-	u32 avg = READ_ONCE(spin->avg_ns);
+	u32 took, avg;
+
+	if (!w->start)
+		return;
+	took = min_t(u64, local_clock() - w->start, U32_MAX);
+	avg = READ_ONCE(spin->avg_ns);
 
 	/* Racy on purpose: a lost update only slows the learning down. */
 	WRITE_ONCE(spin->avg_ns, avg - (avg >> FASTIPC_SPIN_AVG_SHIFT) +
@@ -556,7 +567,7 @@ static int fastipc_sync_call_run(struct fastipc_sync_call *sc)
 						   FASTIPC_SLOT_REPLYING) ?: -ETIME;
 	}
 	if (!ret && fresh)
-		fastipc_spin_learn(&call->route[0]->reply_spin, spin.start);
+		fastipc_spin_learn(&call->route[0]->reply_spin, &spin);
 	return ret;
 }
 
@@ -838,7 +849,7 @@ static int fastipc_receive(struct fastipc_endpoint *ep, struct fastipc_serve *ar
 		}
 		/* Only a wait right after answering says how soon callers return. */
 		if (caller)
-			fastipc_spin_learn(&ep->next_spin, spin.start);
+			fastipc_spin_learn(&ep->next_spin, &spin);
 	}
 	fastipc_received(ep, slot, arg);
 	spin_unlock(&ep->lock);
