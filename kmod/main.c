@@ -112,6 +112,35 @@ union fastipc_ioctl_buf {
 	struct fastipc_forward forward;
 };
 
+/* Inlined, so that a size known at compile time stays known to the copy. */
+static __always_inline unsigned long fastipc_copy_sized(union fastipc_ioctl_buf *buf,
+							void __user *argp, size_t size,
+							bool out)
+{
+	return out ? copy_to_user(argp, buf, size) : copy_from_user(buf, argp, size);
+}
+
+/*
+ * Copy a command's struct in or out. The calls' and messages' commands copy
+ * a size known at compile time, which spares them hardened usercopy's
+ * checks of the kernel object at run time; the others the size their
+ * command number says, which the table has checked.
+ */
+static unsigned long fastipc_arg_copy(union fastipc_ioctl_buf *buf, void __user *argp,
+				      unsigned int cmd, bool out)
+{
+	switch (cmd) {
+	case FASTIPC_IOC_CALL:
+		return fastipc_copy_sized(buf, argp, sizeof(buf->call), out);
+	case FASTIPC_IOC_SEND:
+		return fastipc_copy_sized(buf, argp, sizeof(buf->send), out);
+	case FASTIPC_IOC_SERVE:
+		return fastipc_copy_sized(buf, argp, sizeof(buf->serve), out);
+	default:
+		return fastipc_copy_sized(buf, argp, _IOC_SIZE(cmd), out);
+	}
+}
+
 static long fastipc_ioctl(struct file *file, unsigned int cmd, unsigned long uarg)
 {
 	void __user *argp = (void __user *)uarg;
@@ -126,11 +155,11 @@ static long fastipc_ioctl(struct file *file, unsigned int cmd, unsigned long uar
 	if (op->cmd != cmd)
 		return -ENOTTY;
 
-	if (copy_from_user(&buf, argp, _IOC_SIZE(cmd)))
+	if (fastipc_arg_copy(&buf, argp, cmd, false))
 		return -EFAULT;
 	ret = op->fn(file->private_data, &buf);
 	if ((!ret || (ret == -ERESTARTSYS && op->restart_copies)) &&
-	    copy_to_user(argp, &buf, _IOC_SIZE(cmd)))
+	    fastipc_arg_copy(&buf, argp, cmd, true))
 		ret = -EFAULT;
 	/* A restart is no error: the command goes on after the interruption. */
 	if (ret && ret != -ERESTARTSYS && ret != -ERESTARTNOINTR) {
