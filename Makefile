@@ -60,6 +60,7 @@ user: lib selftests bench-progs stress
 
 lib:
 	$(MAKE) -C lib
+	$(MAKE) -C lib/protobuf
 
 selftests: lib
 	$(MAKE) -C selftests
@@ -72,11 +73,12 @@ bench-progs: lib
 stress:
 	$(MAKE) -C stress
 
-# libfastipc, its headers and pkg-config file, and the man pages; DESTDIR,
-# PREFIX and MANDIR as usual.
+# libfastipc and libfastipc-protobuf, their headers and pkg-config files,
+# the protobuf example, and the man pages; DESTDIR, PREFIX and MANDIR as usual.
 .PHONY: install
 install:
 	$(MAKE) -C lib install
+	$(MAKE) -C lib/protobuf install
 	$(MAKE) -C man install
 
 # The module under DKMS (dkms.conf), rebuilt for each kernel the machine installs.
