@@ -23,7 +23,9 @@
  * the reply room when the kernel issues it, which it does at once, but
  * should it ever be deferred, a message that reaches the same slot before
  * the answer completes waits for it (rx->waiting), so that its handler
- * never writes over a reply still going out.
+ * never writes over a reply still going out. A message whose handler
+ * deferred it (fastipc_msg_defer()) has no answer to queue: its answer goes
+ * out later by ioctl, from whichever thread gives it (server.c).
  *
  * The ring's user is a single thread; handlers run on it, inside reap,
  * serve or remove, which are therefore not re-entrant (ring->busy).
@@ -422,30 +424,6 @@ int fastipc_ring_prep_cancel(struct fastipc_ring *r, struct fastipc_client *cl, 
 	return ret;
 }
 
-/*
- * Answers @token at once, by ioctl, when no answer can be queued: the
- * caller must not wait for ever.
- */
-static void reply_now(int fd, uint64_t token, int32_t status, const void *buf, uint32_t len)
-{
-	struct fastipc_serve s;
-	int ret;
-
-	for (;;) {
-		memset(&s, 0, sizeof(s));
-		s.flags = FASTIPC_SERVE_REPLY;
-		s.reply_token = token;
-		s.reply_status = status;
-		s.reply_addr = (uintptr_t)buf;
-		s.reply_len = len;
-		ret = fastipc_ioctl(fd, FASTIPC_IOC_SERVE, &s);
-		if (!fastipc_reply_again(ret, len))
-			return;
-		status = ret;
-		len = 0;
-	}
-}
-
 /* Queues the answer to @token, @len bytes of @rx's reply room. */
 static void queue_reply(struct fastipc_ring *r, struct ring_srv *rs, struct rx_slot *rx,
 			uint64_t token, int32_t status, uint32_t len)
@@ -469,7 +447,8 @@ static void queue_reply(struct fastipc_ring *r, struct ring_srv *rs, struct rx_s
 	if (ret) {
 		if (op)
 			op_free(r, op);
-		reply_now(rs->fd, token, status, len ? rx->reply : NULL, len);
+		/* No answer can be queued: the caller must not wait for ever. */
+		fastipc_reply_token(rs->fd, token, status, len ? rx->reply : NULL, len);
 		return;
 	}
 	rs->ops++;

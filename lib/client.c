@@ -12,9 +12,16 @@
  *
  * The fast path, a thread finding its tbuf, takes no lock: each thread keeps
  * its own list. fastipc_lock guards everything that links or unlinks one.
+ *
+ * Signals: the kernel restarts an interrupted CALL by itself, without
+ * sending it again, unless a handler without SA_RESTART ran; then it has
+ * cancelled the call and says EINTR, and the library calls again (a new
+ * call, within what is left of the timeout) unless the client asked for
+ * EINTR. A waiting send said EINTR having sent nothing, so it waits again.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -45,6 +52,7 @@ struct fastipc_client {
 	int fd;
 	uint32_t reply_size;
 	bool short_circuit;		/* atomic */
+	bool eintr;			/* FASTIPC_CLIENT_EINTR */
 	struct fastipc_server *local;	/* the server, when it is ours */
 	unsigned long gen;
 	struct fastipc_endpoint_info ep;	/* as CONNECT described it */
@@ -470,6 +478,7 @@ static int client_new(struct fastipc_connect *conn, const char *name,
 	cl->ports->gen = cl->gen;
 	cl->reply_size = reply_size;
 	cl->short_circuit = !(flags & FASTIPC_CLIENT_NO_SHORT_CIRCUIT);
+	cl->eintr = flags & FASTIPC_CLIENT_EINTR;
 	cl->local = fastipc_server_find_local(name, conn->ep_fd);
 	cl->pid = getpid();
 	cl->uid = geteuid();
@@ -621,6 +630,38 @@ static int call_local(struct fastipc_client *cl, struct tbuf *t, unsigned int ho
 	return 0;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * FASTIPC_IOC_CALL on @fd, made again after EINTR unless @cl wants to see
+ * it; the timeout, if any, counts from the first attempt.
+ */
+static int call_ioctl(struct fastipc_client *cl, int fd, struct fastipc_call *call)
+{
+	uint64_t timeout = call->timeout_ns, start = 0, spent;
+	int ret;
+
+	if (timeout && !cl->eintr)
+		start = now_ns();
+	for (;;) {
+		ret = fastipc_ioctl(fd, FASTIPC_IOC_CALL, call);
+		if (ret != -EINTR || cl->eintr)
+			return ret;
+		if (timeout) {
+			spent = now_ns() - start;
+			if (spent >= timeout)
+				return -ETIMEDOUT;
+			call->timeout_ns = timeout - spent;
+		}
+	}
+}
+
 /* A call whose reply lands in @dst, or in the thread's buffer if NULL. */
 static int client_call(struct fastipc_client *cl, uint32_t opcode, const void *req,
 		       uint32_t req_len, void *dst, uint32_t cap, struct fastipc_reply *reply,
@@ -647,7 +688,7 @@ static int client_call(struct fastipc_client *cl, uint32_t opcode, const void *r
 	call.reply_buf = t->id;
 	call.reply_cap = cap;
 	call.timeout_ns = timeout_ns;
-	ret = fastipc_ioctl(t->port->fd, FASTIPC_IOC_CALL, &call);
+	ret = call_ioctl(cl, t->port->fd, &call);
 	if (ret)
 		return ret;
 	reply->data = t->mem;
@@ -706,5 +747,10 @@ int fastipc_send(struct fastipc_client *cl, uint32_t opcode, const void *data, u
 	struct fastipc_send send;
 	int ret = fastipc_send_init(&send, opcode, data, len, flags);
 
-	return ret ? ret : fastipc_ioctl(cl->fd, FASTIPC_IOC_SEND, &send);
+	if (ret)
+		return ret;
+	do
+		ret = fastipc_ioctl(cl->fd, FASTIPC_IOC_SEND, &send);
+	while (ret == -EINTR && !cl->eintr);
+	return ret;
 }

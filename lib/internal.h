@@ -121,6 +121,13 @@ static inline bool fastipc_reply_dropped(int err)
 }
 
 /*
+ * Answers @token of endpoint @fd at once, by ioctl: should the reply fail
+ * with the token still held, the caller gets the error as its status, with
+ * no bytes. The first error, or 0.
+ */
+int fastipc_reply_token(int fd, uint64_t token, int32_t status, const void *buf, uint32_t len);
+
+/*
  * Reply room for an asynchronous call (client.c): a slot of the client's
  * arena, a buffer registered on @fd, which the call must go through.
  */

@@ -97,7 +97,12 @@ struct fastipc_client_params {
 
 /* Never short-circuit this client's calls. */
 #define FASTIPC_CLIENT_NO_SHORT_CIRCUIT	(1U << 0)
-#define FASTIPC_CLIENT_ALL		FASTIPC_CLIENT_NO_SHORT_CIRCUIT
+/*
+ * Return -EINTR from a call or a waiting send that a signal handler
+ * installed without SA_RESTART interrupted, rather than make it again.
+ */
+#define FASTIPC_CLIENT_EINTR		(1U << 1)
+#define FASTIPC_CLIENT_ALL		(FASTIPC_CLIENT_NO_SHORT_CIRCUIT | FASTIPC_CLIENT_EINTR)
 
 /**
  * struct fastipc_reply - the outcome of a call
@@ -227,12 +232,33 @@ bool fastipc_client_is_local(const struct fastipc_client *client);
  * too long for the buffer reaches the caller as status -EMSGSIZE with no
  * bytes; so does one a handler returned longer than its reply room.
  *
+ * The status word is the server's answer only: what its handler returned,
+ * or what the server's library answered for it (-EOPNOTSUPP no handler for
+ * @opcode, -EMSGSIZE a reply longer than the reply room, -ECANCELED a
+ * deferred call dropped). The device carries nothing else, so a caller
+ * cannot tell those from a handler returning the same values. Errors of the
+ * library and of the transport are the return value, with @reply untouched.
+ *
+ * Every slot of the endpoint taken is not an error: the call waits for one,
+ * within @timeout_ns. Calls count against no quota (one-way messages do).
+ *
+ * Signals: a handler installed with SA_RESTART, a stop signal or ptrace
+ * never show, as the kernel restarts the call without sending the request
+ * again. A handler without SA_RESTART makes the kernel cancel the call (a
+ * queued request is withdrawn, the server's reply to it is dropped); the
+ * library then makes the call again, within what is left of @timeout_ns,
+ * unless the client has FASTIPC_CLIENT_EINTR. That second call is a new
+ * one: if the server had received the first, its handler runs twice.
+ *
  * Return: 0 with @reply filled in, or -errno: -EMSGSIZE @req_len exceeds the
- * slot size, -EPIPE the endpoint closed before replying, -ETIMEDOUT the
- * timeout expired, -EINTR a handler without SA_RESTART ran, -EINVAL a
- * reserved @opcode, -EDEADLK a short-circuited handler called its own client, -ENOMEM no
- * reply buffer could be set up for this thread, -ELOOP the call was
- * forwarded more than FASTIPC_MAX_FORWARDS times (fastipc_msg_forward()).
+ * slot size; -EPIPE the peer is dead: the endpoint was closed when called,
+ * or closed before replying (its server destroyed or its process gone,
+ * deferred calls included); -ETIMEDOUT the timeout expired, waiting for a
+ * slot or for the reply; -EINTR a handler without SA_RESTART ran, with
+ * FASTIPC_CLIENT_EINTR only; -EINVAL a reserved @opcode; -EDEADLK a
+ * short-circuited handler called its own client; -ENOMEM no reply buffer
+ * could be set up for this thread; -ELOOP the call was forwarded more than
+ * FASTIPC_MAX_FORWARDS times (fastipc_msg_forward()).
  */
 int fastipc_call(struct fastipc_client *client, uint32_t opcode, const void *req,
 		 uint32_t req_len, struct fastipc_reply *reply, uint64_t timeout_ns);
@@ -271,13 +297,18 @@ int fastipc_call_copy(struct fastipc_client *client, uint32_t opcode, const void
  * when the server lives in this process. Messages from one thread arrive in
  * the order sent.
  *
- * Return: 0, or -errno: -EAGAIN the endpoint has no room (its one-way share,
- * half its slots, is full), -EDQUOT this user has its quota of one-way
- * messages waiting, in this endpoint or in all (module parameters
- * max_oneway_per_sender and max_oneway_per_user), -EMSGSIZE @len exceeds
- * the slot size, -EPIPE the endpoint is closed,
- * -EINTR a handler without SA_RESTART ran while waiting for room, -EINVAL
- * bad @flags or a reserved @opcode.
+ * With FASTIPC_SEND_WAIT, a wait for room interrupted by a signal handler
+ * without SA_RESTART sent nothing: the library waits again, unless the
+ * client has FASTIPC_CLIENT_EINTR.
+ *
+ * Return: 0, or -errno, each cause its own: -EAGAIN the endpoint's queue is
+ * full (its one-way share, half its slots, or every slot is taken), -EDQUOT
+ * this user's quota is exhausted (its one-way messages waiting in this
+ * endpoint, or in all: module parameters max_oneway_per_sender and
+ * max_oneway_per_user), -EPIPE the peer is dead (the endpoint is closed),
+ * -EMSGSIZE @len exceeds the slot size, -EINTR a handler without SA_RESTART
+ * ran while waiting for room (with FASTIPC_CLIENT_EINTR only), -EINVAL bad
+ * @flags or a reserved @opcode.
  */
 int fastipc_send(struct fastipc_client *client, uint32_t opcode, const void *data, uint32_t len,
 		 unsigned int flags);
@@ -320,7 +351,8 @@ struct fastipc_server_params {
  *	for a call another server forwarded here.
  * @data: the request bytes, in place in the endpoint's pool (or, when the
  *	call was short-circuited, in the caller's memory); read-only, valid
- *	until the handler returns.
+ *	until the handler returns, or, if it deferred the call
+ *	(fastipc_msg_defer()), until the call is answered or dropped.
  * @len: their length.
  * @pid: the sender's process id (0 if not visible in our PID namespace):
  *	for a forwarded call, the server that forwarded it.
@@ -360,11 +392,11 @@ struct fastipc_msg {
  *
  * Runs on a server thread, on the thread calling fastipc_server_dispatch(),
  * or, for a short-circuited call, on the caller's thread. It may call other
- * servers, fastipc_server_stop(), and fastipc_msg_forward() to have another
- * server answer instead.
+ * servers, fastipc_server_stop(), fastipc_msg_forward() to have another
+ * server answer instead, and fastipc_msg_defer() to answer later.
  *
  * Return: the status word the caller gets (ignored for one-way messages and
- * for calls the handler forwarded).
+ * for calls the handler forwarded or deferred).
  */
 typedef int32_t (*fastipc_handler_t)(struct fastipc_server *server, struct fastipc_msg *msg,
 				     void *arg);
@@ -391,7 +423,9 @@ int fastipc_server_create(const struct fastipc_server_params *params,
  * @server: the server, or NULL
  *
  * Stops and joins the threads of fastipc_server_start(), then closes the
- * endpoint: calls still waiting fail with -EPIPE. Must not be called from
+ * endpoint: calls still waiting fail with -EPIPE, and so do the calls its
+ * handlers deferred and had not answered yet (each of those must still be
+ * answered or dropped, which frees it). Must not be called from
  * one of the server's handlers nor while fastipc_server_run() or
  * fastipc_server_dispatch() runs.
  */
@@ -525,6 +559,89 @@ int fastipc_server_dispatch(struct fastipc_server *server, unsigned int max);
  */
 int fastipc_msg_forward(struct fastipc_msg *msg, struct fastipc_client *client, uint32_t opcode,
 			const void *data, uint32_t len);
+
+/*
+ * Deferred replies: a handler keeps a call with fastipc_msg_defer() and
+ * returns; the call is answered later, from any thread, with
+ * fastipc_deferred_reply() or fastipc_deferred_drop(). Meanwhile the
+ * server's thread, dispatch or ring goes on with other messages, and the
+ * caller waits as for any call (its timeout, signals and cancels apply).
+ *
+ * What stays valid: the request bytes (@msg->data) stay in place in their
+ * slot of the endpoint's pool, untouched, until the call is answered or
+ * dropped, so a deferred call holds one of the endpoint's slots. The
+ * handler's reply room (@msg->reply) does not: it is the next message's once
+ * the handler returns, and fastipc_deferred_reply() takes the reply from
+ * the answering thread's memory.
+ *
+ * Slots: every call deferred and not yet answered is one slot fewer for
+ * new messages. When all of them are held, callers wait for a slot (or time
+ * out), one-way senders get -EAGAIN, and fastipc_server_stop() cannot reach
+ * threads sleeping for a message until one is answered. A server that
+ * defers must bound what it keeps, below nslots less its threads (or ring
+ * depth), and answer the rest at once (for example with a busy status).
+ *
+ * Short-circuited calls defer too: the caller's thread, which ran the
+ * handler, waits until another thread answers, or the server is destroyed
+ * (-EPIPE), without a timeout, as for any short-circuited call. Rings serve deferred calls
+ * as threads do; the answer goes out by a system call of the answering
+ * thread, never through the ring. One-way messages cannot be deferred.
+ */
+struct fastipc_deferred;
+
+/**
+ * fastipc_msg_defer() - keep the call being handled, to answer it later
+ * @msg: the message the handler was given (not a copy of it)
+ * @deferredp: where to store the deferred call
+ *
+ * From a handler only. On success the call is the handler's no more until
+ * answered: the handler's return value and @msg->reply_len are ignored, and
+ * @msg->reply must not be used again. fastipc_deferred_msg() gives the
+ * message back, its request bytes included, from any thread.
+ *
+ * Return: 0, or -errno: -EINVAL a one-way message, which has nobody to
+ * answer (its slot is freed when the handler returns); -ENOENT the call was
+ * already forwarded or deferred; -ENOMEM.
+ */
+int fastipc_msg_defer(struct fastipc_msg *msg, struct fastipc_deferred **deferredp);
+
+/**
+ * fastipc_deferred_msg() - the message a deferred call carries
+ * @deferred: the deferred call
+ *
+ * Return: the message as its handler saw it, with @reply NULL and
+ * @reply_cap the most fastipc_deferred_reply() may send; valid until the
+ * call is answered or dropped.
+ */
+const struct fastipc_msg *fastipc_deferred_msg(const struct fastipc_deferred *deferred);
+
+/**
+ * fastipc_deferred_reply() - answer a deferred call
+ * @deferred: the deferred call; freed, whatever the result
+ * @status: the status word the caller gets
+ * @data: the reply bytes, in any readable memory (may be NULL when @len is 0)
+ * @len: their length, at most fastipc_deferred_msg()'s @reply_cap
+ *
+ * From any thread, once. The reply is copied once, into the caller's reply
+ * room, and the call's slot is freed.
+ *
+ * Return: 0, or -errno: -ECANCELED the caller gave up (timeout, signal,
+ * cancel, exit) and gets nothing; -EPIPE the server was destroyed first and
+ * the caller got -EPIPE then; -EMSGSIZE or -EFAULT @data could not be sent
+ * (too long for the caller's reply room, not readable), and the caller got
+ * that errno as its status with no bytes.
+ */
+int fastipc_deferred_reply(struct fastipc_deferred *deferred, int32_t status, const void *data,
+			   uint32_t len);
+
+/**
+ * fastipc_deferred_drop() - give up a deferred call
+ * @deferred: the deferred call, or NULL; freed
+ *
+ * Answers the caller with status -ECANCELED and no bytes, if it still
+ * waits, and frees @deferred.
+ */
+void fastipc_deferred_drop(struct fastipc_deferred *deferred);
 
 /* Rings: the asynchronous API, over io_uring */
 

@@ -16,6 +16,16 @@
  * msg_ctx, which says how to answer it. A forward through the device hands
  * the token to the kernel; a short-circuited call has no token, so its
  * forward is a call of its own whose answer becomes the handler's.
+ *
+ * Deferring: a deferred call keeps its token (or, short-circuited, the
+ * caller's struct local_wait, on whose thread the handler ran) in a struct
+ * fastipc_deferred on the server's list, which holds a reference to the
+ * server. Answers go out by ioctl under live_lock held shared, so that the
+ * endpoint cannot be closed under them; destroy answers the short-circuited
+ * ones with -EPIPE (the kernel does so for the others as the endpoint
+ * closes) and leaves every one to be freed by its answer or drop. A stop
+ * whose wake found no slot (all held by deferred calls, say) leaves
+ * wake_lost set, and the next answer through the device sends the wake.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -71,6 +81,32 @@ struct fastipc_server {
 
 	pthread_mutex_t dispatch_lock;
 	void *dispatch_reply;
+
+	/* Deferred calls not answered yet. */
+	pthread_mutex_t defer_lock;
+	pthread_cond_t defer_cond;	/* a short-circuited one was answered */
+	struct fastipc_deferred *deferred;
+	bool wake_lost;			/* atomic */
+};
+
+/* A short-circuited call whose handler deferred it: its caller waits here. */
+struct local_wait {
+	void *reply;			/* the caller's reply room */
+	uint32_t cap;
+	bool done;			/* the rest under defer_lock */
+	int error;
+	int32_t status;
+	uint32_t reply_len;
+};
+
+struct fastipc_deferred {
+	struct fastipc_msg msg;		/* what fastipc_deferred_msg() gives */
+	struct fastipc_server *srv;	/* referenced */
+	struct fastipc_deferred *next;	/* srv->deferred, under defer_lock */
+	struct fastipc_deferred **pprev;
+	uint64_t token;			/* through the device */
+	bool local;
+	struct local_wait *lw;		/* local: NULL once the server is destroyed */
 };
 
 /* A message being handled: what fastipc_msg_forward() needs to know. */
@@ -79,7 +115,9 @@ struct msg_ctx {
 	struct fastipc_server *srv;
 	uint64_t token;			/* through the device */
 	bool local;			/* short-circuited: no token */
-	bool consumed;			/* forwarded: the library does not answer */
+	bool consumed;			/* forwarded or deferred: the library does not answer */
+	bool deferred;
+	struct local_wait *lw;		/* short-circuited: where the caller waits */
 	unsigned int hops;		/* short-circuited forwards so far */
 	int error;			/* short-circuited: the forward's failure */
 	int32_t status;			/* short-circuited: the forward's answer */
@@ -153,6 +191,8 @@ void fastipc_server_put(struct fastipc_server *srv)
 	pthread_rwlock_destroy(&srv->live_lock);
 	pthread_mutex_destroy(&srv->pool_lock);
 	pthread_mutex_destroy(&srv->dispatch_lock);
+	pthread_mutex_destroy(&srv->defer_lock);
+	pthread_cond_destroy(&srv->defer_cond);
 	free(srv->dispatch_reply);
 	free(srv->handlers);
 	free(srv);
@@ -229,6 +269,8 @@ int fastipc_server_create(const struct fastipc_server_params *params,
 	pthread_rwlock_init(&srv->live_lock, NULL);
 	pthread_mutex_init(&srv->pool_lock, NULL);
 	pthread_mutex_init(&srv->dispatch_lock, NULL);
+	pthread_mutex_init(&srv->defer_lock, NULL);
+	pthread_cond_init(&srv->defer_cond, NULL);
 
 	ret = -EINVAL;
 	if (srv->pool_len > FASTIPC_MAX_BUF_LEN)
@@ -250,6 +292,23 @@ fail:
 	return ret;
 }
 
+/* The short-circuited calls deferred and not answered: their callers get -EPIPE. */
+static void deferred_orphan(struct fastipc_server *srv)
+{
+	struct fastipc_deferred *d;
+
+	pthread_mutex_lock(&srv->defer_lock);
+	for (d = srv->deferred; d; d = d->next) {
+		if (!d->lw)
+			continue;
+		d->lw->error = -EPIPE;
+		d->lw->done = true;
+		d->lw = NULL;
+	}
+	pthread_cond_broadcast(&srv->defer_cond);
+	pthread_mutex_unlock(&srv->defer_lock);
+}
+
 void fastipc_server_destroy(struct fastipc_server *srv)
 {
 	if (!srv)
@@ -264,6 +323,7 @@ void fastipc_server_destroy(struct fastipc_server *srv)
 	pthread_rwlock_wrlock(&srv->live_lock);
 	srv->dead = true;
 	pthread_rwlock_unlock(&srv->live_lock);
+	deferred_orphan(srv);
 	/* Close now, not at the last put: waiting callers get EPIPE. */
 	close(srv->fd);
 	close(srv->wake_fd);
@@ -367,10 +427,24 @@ static int32_t server_handle(struct fastipc_server *srv, struct msg_ctx *ctx)
 	return status;
 }
 
+/* Waits for the answer to a short-circuited call its handler deferred. */
+static int local_wait(struct fastipc_server *srv, struct local_wait *lw, int32_t *status,
+		      uint32_t *reply_len)
+{
+	pthread_mutex_lock(&srv->defer_lock);
+	while (!lw->done)
+		pthread_cond_wait(&srv->defer_cond, &srv->defer_lock);
+	pthread_mutex_unlock(&srv->defer_lock);
+	*status = lw->status;
+	*reply_len = lw->reply_len;
+	return lw->error;
+}
+
 int fastipc_server_call_local(struct fastipc_server *srv, struct fastipc_msg *msg,
 			      unsigned int hops, int32_t *status)
 {
-	struct msg_ctx ctx = { .msg = *msg, .srv = srv, .local = true, .hops = hops };
+	struct local_wait lw = { .reply = msg->reply };
+	struct msg_ctx ctx = { .msg = *msg, .srv = srv, .local = true, .hops = hops, .lw = &lw };
 	int ret = 0;
 
 	pthread_rwlock_rdlock(&srv->live_lock);
@@ -381,11 +455,15 @@ int fastipc_server_call_local(struct fastipc_server *srv, struct fastipc_msg *ms
 	if (!ret) {
 		if (ctx.msg.reply_cap > srv->reply_size)
 			ctx.msg.reply_cap = srv->reply_size;
+		lw.cap = ctx.msg.reply_cap;
 		*status = server_handle(srv, &ctx);
 		msg->reply_len = ctx.msg.reply_len;
 		ret = ctx.error;
 	}
+	/* Not held while waiting: destroy must get in to answer with -EPIPE. */
 	pthread_rwlock_unlock(&srv->live_lock);
+	if (ctx.deferred)
+		ret = local_wait(srv, &lw, status, &msg->reply_len);
 	return ret;
 }
 
@@ -412,10 +490,15 @@ static int forward_local(struct msg_ctx *ctx, struct fastipc_client *cl, uint32_
 	return ret;
 }
 
+static struct msg_ctx *msg_ctx_of(struct fastipc_msg *msg)
+{
+	return (struct msg_ctx *)((char *)msg - offsetof(struct msg_ctx, msg));
+}
+
 int fastipc_msg_forward(struct fastipc_msg *msg, struct fastipc_client *cl, uint32_t opcode,
 			const void *data, uint32_t len)
 {
-	struct msg_ctx *ctx = (struct msg_ctx *)((char *)msg - offsetof(struct msg_ctx, msg));
+	struct msg_ctx *ctx = msg_ctx_of(msg);
 	struct fastipc_forward fwd;
 	int ret;
 
@@ -437,6 +520,135 @@ int fastipc_msg_forward(struct fastipc_msg *msg, struct fastipc_client *cl, uint
 	if (!ret || ret == -ELOOP || ret == -ECANCELED || ret == -ENOENT)
 		ctx->consumed = true;
 	return ret;
+}
+
+int fastipc_msg_defer(struct fastipc_msg *msg, struct fastipc_deferred **deferredp)
+{
+	struct msg_ctx *ctx = msg_ctx_of(msg);
+	struct fastipc_server *srv = ctx->srv;
+	struct fastipc_deferred *d;
+
+	if (ctx->consumed)
+		return -ENOENT;
+	if (msg->flags & FASTIPC_MSG_ONEWAY)
+		return -EINVAL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->msg = *msg;
+	d->msg.reply = NULL;
+	d->msg.reply_len = 0;
+	d->srv = srv;
+	d->token = ctx->token;
+	d->local = ctx->local;
+	d->lw = ctx->lw;
+	fastipc_server_get(srv);
+	pthread_mutex_lock(&srv->defer_lock);
+	d->next = srv->deferred;
+	if (d->next)
+		d->next->pprev = &d->next;
+	d->pprev = &srv->deferred;
+	srv->deferred = d;
+	pthread_mutex_unlock(&srv->defer_lock);
+	ctx->consumed = true;
+	ctx->deferred = true;
+	*deferredp = d;
+	return 0;
+}
+
+const struct fastipc_msg *fastipc_deferred_msg(const struct fastipc_deferred *d)
+{
+	return &d->msg;
+}
+
+/* Hands a short-circuited call its answer: 0, -EMSGSIZE, or -EPIPE if destroyed. */
+static int deferred_answer_local(struct fastipc_deferred *d, int32_t status, const void *data,
+				 uint32_t len)
+{
+	struct local_wait *lw = d->lw;
+	int ret = 0;
+
+	if (!lw)
+		return -EPIPE;
+	/* As for a handler's reply too long for the room. */
+	if (len > lw->cap) {
+		status = -EMSGSIZE;
+		len = 0;
+		ret = -EMSGSIZE;
+	}
+	if (len)
+		memcpy(lw->reply, data, len);
+	lw->status = status;
+	lw->reply_len = len;
+	lw->done = true;
+	pthread_cond_broadcast(&d->srv->defer_cond);
+	return ret;
+}
+
+static int server_wake(struct fastipc_server *srv);
+
+/* Answers @d, unlinks and frees it: as fastipc_deferred_reply(). */
+static int deferred_answer(struct fastipc_deferred *d, int32_t status, const void *data,
+			   uint32_t len)
+{
+	struct fastipc_server *srv = d->srv;
+	int ret = 0;
+
+	if (!d->local) {
+		pthread_rwlock_rdlock(&srv->live_lock);
+		if (srv->dead)
+			ret = -EPIPE;
+		else
+			ret = fastipc_reply_token(srv->fd, d->token, status, data, len);
+		/* The slot is free: a stop that found none can reach the threads. */
+		if (!srv->dead && __atomic_exchange_n(&srv->wake_lost, false, __ATOMIC_ACQ_REL))
+			server_wake(srv);
+		pthread_rwlock_unlock(&srv->live_lock);
+	}
+	pthread_mutex_lock(&srv->defer_lock);
+	if (d->local)
+		ret = deferred_answer_local(d, status, data, len);
+	*d->pprev = d->next;
+	if (d->next)
+		d->next->pprev = d->pprev;
+	pthread_mutex_unlock(&srv->defer_lock);
+	free(d);
+	fastipc_server_put(srv);
+	return ret;
+}
+
+int fastipc_deferred_reply(struct fastipc_deferred *d, int32_t status, const void *data,
+			   uint32_t len)
+{
+	return deferred_answer(d, status, data, len);
+}
+
+void fastipc_deferred_drop(struct fastipc_deferred *d)
+{
+	if (d)
+		deferred_answer(d, -ECANCELED, NULL, 0);
+}
+
+int fastipc_reply_token(int fd, uint64_t token, int32_t status, const void *buf, uint32_t len)
+{
+	struct fastipc_serve s;
+	int ret, first = 0;
+
+	for (;;) {
+		memset(&s, 0, sizeof(s));
+		s.flags = FASTIPC_SERVE_REPLY;
+		s.reply_token = token;
+		s.reply_status = status;
+		s.reply_addr = (uintptr_t)buf;
+		s.reply_len = len;
+		ret = fastipc_ioctl(fd, FASTIPC_IOC_SERVE, &s);
+		if (!first)
+			first = ret;
+		if (!fastipc_reply_again(ret, len))
+			return first;
+		status = ret;
+		len = 0;
+	}
 }
 
 bool fastipc_server_stopping(struct fastipc_server *srv)
@@ -569,10 +781,16 @@ static int serve(struct fastipc_server *srv, void *reply, bool nonblock, unsigne
 static int server_wake(struct fastipc_server *srv)
 {
 	struct fastipc_send send;
+	int ret;
 
+	/* Set first: an answer freeing a slot meanwhile sends the wake again. */
+	__atomic_store_n(&srv->wake_lost, true, __ATOMIC_RELEASE);
 	memset(&send, 0, sizeof(send));
 	send.opcode = FASTIPC_OP_WAKE;
-	return fastipc_ioctl(srv->wake_fd, FASTIPC_IOC_SEND, &send);
+	ret = fastipc_ioctl(srv->wake_fd, FASTIPC_IOC_SEND, &send);
+	if (!ret)
+		__atomic_store_n(&srv->wake_lost, false, __ATOMIC_RELEASE);
+	return ret;
 }
 
 int fastipc_server_stop(struct fastipc_server *srv)
@@ -583,8 +801,9 @@ int fastipc_server_stop(struct fastipc_server *srv)
 	ret = server_wake(srv);
 	/*
 	 * A full queue, or our share of it used up, means messages wait: a
-	 * thread will see the flag. (Our own endpoint is never over the
-	 * user's quota across endpoints.)
+	 * thread will see the flag. If deferred calls hold the slots instead,
+	 * the first answer sends the wake (wake_lost). (Our own endpoint is
+	 * never over the user's quota across endpoints.)
 	 */
 	return ret == -EAGAIN || ret == -EDQUOT ? 0 : ret;
 }
