@@ -6,7 +6,8 @@
  *	pb_demo_client [-n NAME] echo WORD...    each WORD back, with a count
  *	pb_demo_client [-n NAME] stat NUMBER...  count, sum, min and max
  *
- * Exits 1 when a call fails, saying why.
+ * Options end at the command, so that NUMBERs may be negative. Exits 1 when
+ * a call fails, saying why.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -63,7 +64,7 @@ int main(int argc, char **argv)
 	ProtobufCService *demo;
 	int opt, ret, i, ok = 0;
 
-	while ((opt = getopt(argc, argv, "n:")) != -1) {
+	while ((opt = getopt(argc, argv, "+n:")) != -1) {
 		if (opt != 'n')
 			goto usage;
 		name = optarg;
