@@ -113,7 +113,7 @@ int fastipc_pb_client_create(struct fastipc_client *client,
  * the method's output (or no memory to unpack it), or an error of
  * fastipc_call(): -EPIPE the server died or closed before answering,
  * -ETIMEDOUT the timeout of @service's parameters expired, -EINTR a handler
- * without SA_RESTART ran.
+ * without SA_RESTART ran and @service's client has FASTIPC_CLIENT_EINTR.
  */
 int fastipc_pb_client_call(ProtobufCService *service, unsigned int method_index,
 			   const ProtobufCMessage *input, ProtobufCMessage **outputp,
