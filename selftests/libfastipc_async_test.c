@@ -18,21 +18,8 @@
 #define RING_ENTRIES	8	/* fewer than a batch: preps make room */
 #define NSERVED		6	/* servers one thread's ring serves */
 
-static bool have_uring(void)
-{
-	unsigned long long features = 0;
-	unsigned int abi;
-	int fd = fastipc_open();
-
-	if (fd < 0)
-		return false;
-	fastipc_version(fd, &abi, &features);
-	close(fd);
-	return features & FASTIPC_F_URING;
-}
-
 #define REQUIRE_URING() do {							\
-	if (!have_uring())							\
+	if (!lt_have_uring())							\
 		SKIP(return, "the module lacks FASTIPC_F_URING");		\
 } while (0)
 

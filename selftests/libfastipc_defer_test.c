@@ -19,7 +19,6 @@
 #define MAXD		8
 #define REQ_LEN		64
 #define STATS		"/sys/kernel/debug/fastipc/stats"
-#define PARAMS		"/sys/module/fastipc/parameters/"
 
 struct dstate {
 	struct fastipc_deferred *d[MAXD];
@@ -174,19 +173,6 @@ static long long fdinfo_value(int fd, const char *key)
 	return file_value(path, key);
 }
 
-static bool have_uring(void)
-{
-	unsigned long long features = 0;
-	unsigned int abi;
-	int fd = fastipc_open();
-
-	if (fd < 0)
-		return false;
-	fastipc_version(fd, &abi, &features);
-	close(fd);
-	return features & FASTIPC_F_URING;
-}
-
 /*
  * The fixture: the service's server, named, created but not served, so
  * that a child forked now inherits no thread of it.
@@ -231,7 +217,7 @@ FIXTURE_TEARDOWN(defer)
 	dfix_close(&self->f);
 }
 
-/* A child that connects and makes OP_DEFER calls 1..@n, each on a thread of its own. */
+/* An OP_DEFER call on a thread of its own. */
 struct child_call {
 	struct fastipc_client *cl;
 	uint32_t v;
@@ -282,16 +268,35 @@ static void child_calls(struct dfix *f, unsigned int n, int expect)
 	_exit(0);
 }
 
+/*
+ * Forks a child making @n calls at once as child_calls() does, then serves
+ * them on one thread if @serve: the child's pid, or -errno.
+ */
+static pid_t fork_callers(struct dfix *f, unsigned int n, int expect, bool serve)
+{
+	pid_t pid = fipc_fork();
+	int ret;
+
+	if (pid == 0)
+		child_calls(f, n, expect);
+	if (pid < 0)
+		return -errno;
+	ret = serve ? fastipc_server_start(f->srv, 1) : 0;
+	if (ret) {
+		kill(pid, SIGKILL);
+		fipc_reap(pid);
+		return ret;
+	}
+	return pid;
+}
+
 TEST_F(defer, a_deferred_call_is_answered_later_from_another_thread)
 {
 	struct fastipc_client *cl;
 	pid_t pid;
 
-	pid = fipc_fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0)
-		child_calls(&self->f, 1, 0);
-	ASSERT_EQ(0, fastipc_server_start(self->f.srv, 1));
+	pid = fork_callers(&self->f, 1, 0, true);
+	ASSERT_LT(0, pid);
 	wait_deferred(&self->f.ds, 1);
 	/* The server's only thread is free for other calls meanwhile. */
 	ASSERT_EQ(0, lt_client(self->f.name, -1, false, &cl));
@@ -312,11 +317,8 @@ TEST_F(defer, several_deferred_calls_are_answered_out_of_order)
 	uint32_t v;
 	pid_t pid;
 
-	pid = fipc_fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0)
-		child_calls(&self->f, 4, 0);
-	ASSERT_EQ(0, fastipc_server_start(self->f.srv, 1));
+	pid = fork_callers(&self->f, 4, 0, true);
+	ASSERT_LT(0, pid);
 	wait_deferred(&self->f.ds, 4);
 	for (i = 0; i < 4; i++) {
 		v = deferred_value(self->f.ds.d[i]);
@@ -355,12 +357,10 @@ TEST_F(defer, a_ring_server_defers_and_another_thread_answers)
 	struct ring_thread rt = { .srv = self->f.srv };
 	pid_t pid;
 
-	if (!have_uring())
+	if (!lt_have_uring())
 		SKIP(return, "the module lacks FASTIPC_F_URING");
-	pid = fipc_fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0)
-		child_calls(&self->f, 2, 0);
+	pid = fork_callers(&self->f, 2, 0, false);
+	ASSERT_LT(0, pid);
 	ASSERT_EQ(0, pthread_create(&rt.thread, NULL, ring_thread_fn, &rt));
 	wait_deferred(&self->f.ds, 2);
 	/* The ring goes on serving. */
@@ -392,11 +392,8 @@ TEST_F(defer, destroying_the_server_fails_its_deferred_calls_with_epipe)
 	uint32_t v;
 	pid_t pid;
 
-	pid = fipc_fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0)
-		child_calls(&self->f, 2, -EPIPE);
-	ASSERT_EQ(0, fastipc_server_start(self->f.srv, 1));
+	pid = fork_callers(&self->f, 2, -EPIPE, true);
+	ASSERT_LT(0, pid);
 	wait_deferred(&self->f.ds, 2);
 	fastipc_server_destroy(self->f.srv);
 	self->f.srv = NULL;
@@ -447,11 +444,8 @@ TEST_F(defer, a_deferred_call_keeps_its_message_and_cannot_be_deferred_twice)
 {
 	pid_t pid;
 
-	pid = fipc_fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0)
-		child_calls(&self->f, 1, 0);
-	ASSERT_EQ(0, fastipc_server_start(self->f.srv, 1));
+	pid = fork_callers(&self->f, 1, 0, true);
+	ASSERT_LT(0, pid);
 	wait_deferred(&self->f.ds, 1);
 	EXPECT_EQ(NULL, fastipc_deferred_msg(self->f.ds.d[0])->reply);
 	EXPECT_EQ(LT_REPLY, fastipc_deferred_msg(self->f.ds.d[0])->reply_cap);
@@ -461,28 +455,13 @@ TEST_F(defer, a_deferred_call_keeps_its_message_and_cannot_be_deferred_twice)
 	EXPECT_EQ(0, fipc_reap(pid));
 }
 
-/* A short-circuited OP_DEFER call on a thread of its own. */
-struct local_call {
-	struct fastipc_client *cl;
-	int ret;
-	pthread_t thread;
-};
-
-static void *local_call_fn(void *arg)
-{
-	struct local_call *c = arg;
-
-	c->ret = defer_call(c->cl, 5);
-	return NULL;
-}
-
 TEST_F(defer, a_short_circuited_call_is_deferred_and_answered_from_another_thread)
 {
-	struct local_call c = { .ret = 1 };
+	struct child_call c = { .v = 5, .ret = 1 };
 
 	ASSERT_EQ(0, lt_client(self->f.name, -1, true, &c.cl));
 	ASSERT_TRUE(fastipc_client_is_local(c.cl));
-	ASSERT_EQ(0, pthread_create(&c.thread, NULL, local_call_fn, &c));
+	ASSERT_EQ(0, pthread_create(&c.thread, NULL, child_call_fn, &c));
 	wait_deferred(&self->f.ds, 1);
 	EXPECT_EQ(5, deferred_value(self->f.ds.d[0]));
 	EXPECT_EQ(0, answer(self->f.ds.d[0]));
@@ -493,11 +472,11 @@ TEST_F(defer, a_short_circuited_call_is_deferred_and_answered_from_another_threa
 
 TEST_F(defer, a_short_circuited_deferred_call_gets_epipe_when_the_server_goes)
 {
-	struct local_call c = { .ret = 1 };
+	struct child_call c = { .v = 5, .ret = 1 };
 
 	ASSERT_EQ(0, lt_client(self->f.name, -1, true, &c.cl));
 	ASSERT_TRUE(fastipc_client_is_local(c.cl));
-	ASSERT_EQ(0, pthread_create(&c.thread, NULL, local_call_fn, &c));
+	ASSERT_EQ(0, pthread_create(&c.thread, NULL, child_call_fn, &c));
 	wait_deferred(&self->f.ds, 1);
 	fastipc_server_destroy(self->f.srv);
 	self->f.srv = NULL;
@@ -556,7 +535,7 @@ static int one_ring_op(struct fastipc_client *cl, bool call)
 TEST_F(defer, a_dead_peer_is_epipe_in_every_client_api)
 {
 	int to_parent[2], to_child[2];
-	bool uring = have_uring();
+	bool uring = lt_have_uring();
 	struct fastipc_reply rep;
 	struct fastipc_client *cl;
 	char buf[8], c;
@@ -592,20 +571,6 @@ TEST_F(defer, a_dead_peer_is_epipe_in_every_client_api)
 	close(to_child[1]);
 }
 
-static int read_param(const char *name)
-{
-	char path[128], buf[32] = "";
-	int fd, n;
-
-	snprintf(path, sizeof(path), PARAMS "%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 0 ? atoi(buf) : -1;
-}
-
 /* One-way sends on @cl until one fails: how many went, with the error in @err. */
 static int send_until_refused(struct fastipc_client *cl, int max, int *err)
 {
@@ -623,16 +588,12 @@ TEST(a_full_queue_is_eagain_and_an_exhausted_quota_edquot)
 {
 	struct fastipc_server_params small = { .slot_size = 64, .nslots = 4 };
 	struct fastipc_server_params big = { .slot_size = 64, .nslots = FASTIPC_MAX_SLOTS };
-	int per_sender = read_param("max_oneway_per_sender");
 	struct fastipc_server *full, *wide;
 	struct fastipc_client *cf, *cw;
-	bool uring = have_uring();
-	int n, err;
+	bool uring = lt_have_uring();
+	int n, err, ret;
 	pid_t pid;
 
-	if (per_sender < 1 || per_sender >= (FASTIPC_MAX_SLOTS + 1) / 2)
-		SKIP(return, "max_oneway_per_sender is %d, not below the one-way share",
-		     per_sender);
 	ASSERT_EQ(0, fastipc_server_create(&small, &full));
 	ASSERT_EQ(0, fastipc_server_create(&big, &wide));
 	pid = fipc_fork();
@@ -647,18 +608,26 @@ TEST(a_full_queue_is_eagain_and_an_exhausted_quota_edquot)
 		CHILD_CHECK(n == 2 && err == -EAGAIN);
 		if (uring)
 			CHILD_CHECK(one_ring_op(cf, false) == -EAGAIN);
-		/* 512 one-way slots, but the sender's quota there is smaller. */
+		/*
+		 * 512 one-way slots, but the sender's quota there is smaller
+		 * (max_oneway_per_sender, 256 unless changed).
+		 */
 		n = send_until_refused(cw, FASTIPC_MAX_SLOTS, &err);
-		if (n != per_sender || err != -EDQUOT)
+		if (err == -EAGAIN && n == (FASTIPC_MAX_SLOTS + 1) / 2)
+			_exit(4);
+		if (err != -EDQUOT)
 			fprintf(stderr, "# %d sent, then %d\n", n, err);
-		CHILD_CHECK(n == per_sender && err == -EDQUOT);
+		CHILD_CHECK(n > 0 && err == -EDQUOT);
 		if (uring)
 			CHILD_CHECK(one_ring_op(cw, false) == -EDQUOT);
 		_exit(0);
 	}
-	EXPECT_EQ(0, fipc_reap(pid));
+	ret = fipc_reap(pid);
 	fastipc_server_destroy(full);
 	fastipc_server_destroy(wide);
+	if (ret == 4)
+		SKIP(return, "max_oneway_per_sender is not below an endpoint's one-way share");
+	EXPECT_EQ(0, ret);
 }
 
 /*
@@ -668,26 +637,6 @@ TEST(a_full_queue_is_eagain_and_an_exhausted_quota_edquot)
  * run return. The call is made again (the second run answers 2), restarted
  * by the kernel (the first run answers 1), or fails with -EINTR.
  */
-FIXTURE(sig) {
-	struct dfix f;
-};
-
-FIXTURE_SETUP(sig)
-{
-	ASSERT_EQ(0, dfix_open(&self->f));
-}
-
-FIXTURE_TEARDOWN(sig)
-{
-	dfix_close(&self->f);
-}
-
-FIXTURE_VARIANT(sig) {
-	int sa_flags;
-	uint32_t client_flags;
-	int expect;		/* the status, or the -errno */
-};
-
 static int sig_fd = -1;
 
 static void on_signal(int sig)
@@ -699,31 +648,18 @@ static void on_signal(int sig)
 		_exit(3);
 }
 
-FIXTURE_VARIANT_ADD(sig, made_again) {
-	.sa_flags = 0,
-	.client_flags = 0,
-	.expect = 2,
-};
-
-FIXTURE_VARIANT_ADD(sig, eintr_flag) {
-	.sa_flags = 0,
-	.client_flags = FASTIPC_CLIENT_EINTR,
-	.expect = -EINTR,
-};
-
-FIXTURE_VARIANT_ADD(sig, sa_restart) {
-	.sa_flags = SA_RESTART,
-	.client_flags = FASTIPC_CLIENT_EINTR,
-	.expect = 1,
-};
-
-TEST_F(sig, a_call_interrupted_by_a_signal_handler)
+/*
+ * The child calls with @client_flags, its handler of SIGUSR1 installed with
+ * @sa_flags; its call must end with @expect, a status or a -errno.
+ */
+static void interrupted_call(struct __test_metadata *_metadata, struct dfix *f, int sa_flags,
+			     uint32_t client_flags, int expect)
 {
 	struct fastipc_client_params p = {
 		.reply_size = LT_REPLY,
-		.flags = FASTIPC_CLIENT_NO_SHORT_CIRCUIT | variant->client_flags,
+		.flags = FASTIPC_CLIENT_NO_SHORT_CIRCUIT | client_flags,
 	};
-	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = variant->sa_flags };
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = sa_flags };
 	struct fastipc_reply rep;
 	struct fastipc_client *cl;
 	int sigpipe[2], ret;
@@ -736,26 +672,42 @@ TEST_F(sig, a_call_interrupted_by_a_signal_handler)
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		sig_fd = sigpipe[1];
-		child_forget(&self->f);
+		child_forget(f);
 		CHILD_CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
-		CHILD_CHECK(fastipc_client_connect_name(self->f.name, &p, &cl) == 0);
+		CHILD_CHECK(fastipc_client_connect_name(f->name, &p, &cl) == 0);
 		ret = fastipc_call(cl, OP_SIG, NULL, 0, &rep, 0);
 		if (!ret)
 			ret = rep.status;
-		if (ret != variant->expect)
+		if (ret != expect)
 			fprintf(stderr, "# the call gave %d\n", ret);
-		CHILD_CHECK(ret == variant->expect);
+		CHILD_CHECK(ret == expect);
 		_exit(0);
 	}
-	ASSERT_EQ(0, fastipc_server_start(self->f.srv, 1));
-	eventfd_read(self->f.ds.entered, &v);
+	ASSERT_EQ(0, fastipc_server_start(f->srv, 1));
+	eventfd_read(f->ds.entered, &v);
 	ASSERT_EQ(0, kill(pid, SIGUSR1));
 	ASSERT_EQ(1, read(sigpipe[0], &c, 1));
-	eventfd_write(self->f.ds.release, 1);
+	eventfd_write(f->ds.release, 1);
 	EXPECT_EQ(0, fipc_reap(pid));
-	EXPECT_EQ(variant->expect == 2 ? 2 : 1, self->f.ds.sig_calls);
+	EXPECT_EQ(expect == 2 ? 2 : 1, f->ds.sig_calls);
 	close(sigpipe[0]);
 	close(sigpipe[1]);
+}
+
+
+TEST_F(defer, a_call_a_signal_handler_interrupts_is_made_again)
+{
+	interrupted_call(_metadata, &self->f, 0, 0, 2);
+}
+
+TEST_F(defer, a_call_a_signal_handler_interrupts_fails_with_eintr_if_the_client_asks)
+{
+	interrupted_call(_metadata, &self->f, 0, FASTIPC_CLIENT_EINTR, -EINTR);
+}
+
+TEST_F(defer, a_call_an_sa_restart_handler_interrupts_is_restarted_by_the_kernel)
+{
+	interrupted_call(_metadata, &self->f, SA_RESTART, FASTIPC_CLIENT_EINTR, 1);
 }
 
 TEST_HARNESS_MAIN

@@ -176,6 +176,20 @@ static inline int lt_client(const char *name, int fd, bool local, struct fastipc
 		    : fastipc_client_connect_fd(fd, &p, clp);
 }
 
+/* Whether the module has FASTIPC_F_URING, which rings need. */
+static inline bool lt_have_uring(void)
+{
+	unsigned long long features = 0;
+	unsigned int abi;
+	int fd = fastipc_open();
+
+	if (fd < 0)
+		return false;
+	fastipc_version(fd, &abi, &features);
+	close(fd);
+	return features & FASTIPC_F_URING;
+}
+
 /* Waits for one OP_BLOCK handler to have started. */
 static inline void lt_wait_entered(struct lt_state *st)
 {
