@@ -143,7 +143,9 @@ int fastipc_pb_client_last(int32_t *statusp);
  *	ProtobufCService whose invoke() calls the closure it is given
  *
  * Sets a handler for each opcode from 0 to the number of methods less one,
- * replacing any there was. A call of opcode i has its request unpacked
+ * replacing any there was; a method a generated service struct leaves NULL
+ * gets none, so that its calls get -EOPNOTSUPP. A call of opcode i has its
+ * request unpacked
  * straight from the receive pool as method i's input, and @service's
  * invoke() run with it on the thread that handles the message. The
  * implementation answers by calling the closure with its output message

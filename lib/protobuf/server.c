@@ -73,6 +73,20 @@ static int32_t pb_server_handle(struct fastipc_server *server, struct fastipc_ms
 	return call.status;
 }
 
+/*
+ * Whether @service implements method @i. A generated service struct's
+ * invoke() calls the method pointers that follow its base, which the
+ * implementation may leave NULL.
+ */
+static bool pb_server_implements(const ProtobufCService *service, unsigned int i)
+{
+	typedef void (*method_fn)(void);
+
+	if (service->invoke != protobuf_c_service_invoke_internal)
+		return true;
+	return ((const method_fn *)(service + 1))[i];
+}
+
 int fastipc_pb_server_add(struct fastipc_server *server, ProtobufCService *service)
 {
 	const ProtobufCServiceDescriptor *desc = service ? service->descriptor : NULL;
@@ -83,7 +97,8 @@ int fastipc_pb_server_add(struct fastipc_server *server, ProtobufCService *servi
 	    desc->n_methods > FASTIPC_OPCODE_RESERVED)
 		return -EINVAL;
 	for (i = 0; !ret && i < desc->n_methods; i++)
-		ret = fastipc_server_set_handler(server, i, pb_server_handle, service);
+		ret = fastipc_server_set_handler(server, i, pb_server_implements(service, i) ?
+						 pb_server_handle : NULL, service);
 	if (ret)
 		fastipc_pb_server_remove(server, service);
 	return ret;

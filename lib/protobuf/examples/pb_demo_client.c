@@ -28,7 +28,7 @@ static void echo_done(const Fastipc__Demo__EchoReply *out, void *closure_data)
 
 	if (out)
 		printf("%s (call %llu)\n", out->text, (unsigned long long)out->calls);
-	*ok = out != NULL;
+	*ok = !!out;
 }
 
 static void stat_done(const Fastipc__Demo__StatReply *out, void *closure_data)
@@ -38,7 +38,7 @@ static void stat_done(const Fastipc__Demo__StatReply *out, void *closure_data)
 	if (out)
 		printf("count %u sum %lld min %lld max %lld\n", out->count, (long long)out->sum,
 		       (long long)out->min, (long long)out->max);
-	*ok = out != NULL;
+	*ok = !!out;
 }
 
 /* Why the calling thread's last call gave its closure NULL. */
@@ -74,7 +74,8 @@ int main(int argc, char **argv)
 
 	ret = fastipc_client_connect_name(name, NULL, &client);
 	if (!ret)
-		ret = fastipc_pb_client_create(client, &fastipc__demo__demo__descriptor, NULL, &demo);
+		ret = fastipc_pb_client_create(client, &fastipc__demo__demo__descriptor, NULL,
+					       &demo);
 	if (ret) {
 		fprintf(stderr, "pb_demo_client: %s: %s\n", name, strerror(-ret));
 		return 1;

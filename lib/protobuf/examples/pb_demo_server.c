@@ -1,18 +1,16 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 /*
- * pb_demo_server: serves the Demo service of demo.proto on a pool of
+ * pb_demo_server: serves the Demo service of demo.proto on a pool of two
  * threads until SIGINT or SIGTERM.
  *
- *	pb_demo_server [-n NAME] [-t THREADS]
+ *	pb_demo_server [NAME]
  *
  * Prints "ready" once the endpoint exists, and "served N" when it stops.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <libfastipc-protobuf.h>
 
@@ -68,25 +66,17 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-	struct fastipc_server_params params = { .name = DEMO_DEFAULT_NAME, .mode = 0666 };
+	struct fastipc_server_params params = {
+		.name = argc > 1 ? argv[1] : DEMO_DEFAULT_NAME,
+		.mode = 0666,	/* any user may call */
+	};
 	struct sigaction sa = { .sa_handler = on_signal };
-	unsigned int nthreads = 2;
-	int opt, ret;
+	int ret;
 
-	while ((opt = getopt(argc, argv, "n:t:")) != -1) {
-		switch (opt) {
-		case 'n':
-			params.name = optarg;
-			break;
-		case 't':
-			nthreads = strtoul(optarg, NULL, 0);
-			break;
-		default:
-			fprintf(stderr, "usage: %s [-n NAME] [-t THREADS]\n", argv[0]);
-			return 2;
-		}
+	if (argc > 2) {
+		fprintf(stderr, "usage: %s [NAME]\n", argv[0]);
+		return 2;
 	}
-
 	ret = fastipc_server_create(&params, &server);
 	if (!ret)
 		ret = fastipc_pb_server_add(server, &demo.base);
@@ -99,10 +89,11 @@ int main(int argc, char **argv)
 	printf("ready\n");
 	fflush(stdout);
 
-	ret = fastipc_server_run(server, nthreads);
-	if (ret)
-		fprintf(stderr, "pb_demo_server: %s\n", strerror(-ret));
+	/* The methods run on two threads at once. */
+	ret = fastipc_server_run(server, 2);
 	printf("served %lu\n", served);
 	fastipc_server_destroy(server);
+	if (ret)
+		fprintf(stderr, "pb_demo_server: %s\n", strerror(-ret));
 	return ret ? 1 : 0;
 }
