@@ -27,7 +27,7 @@
 /* The exit status of a server that died as Act DIE asks. */
 #define PB_DIED		42
 /* The method indexes, in the order of the .proto. */
-enum { M_ECHO, M_STAT, M_GROW, M_MISBEHAVE, M_GARBLED, M_COUNT, M_NUMBER };
+enum { M_ECHO, M_GROW, M_MISBEHAVE, M_GARBLED, M_COUNT, M_NUMBER };
 
 /* The implementation's state, in the process that serves. */
 static int pb_entered = -1, pb_release = -1;	/* Act BLOCK's eventfds */
@@ -41,23 +41,6 @@ static void t_echo(Pbtest__PbTest_Service *service, const Pbtest__Blob *in,
 	Pbtest__Blob out = PBTEST__BLOB__INIT;
 
 	out.data = in->data;
-	closure(&out, closure_data);
-}
-
-static void t_stat(Pbtest__PbTest_Service *service, const Pbtest__Numbers *in,
-		   Pbtest__Stats_Closure closure, void *closure_data)
-{
-	Pbtest__Stats out = PBTEST__STATS__INIT;
-	size_t i;
-
-	out.count = in->n_values;
-	for (i = 0; i < in->n_values; i++) {
-		out.sum += in->values[i];
-		if (!i || in->values[i] < out.min)
-			out.min = in->values[i];
-		if (!i || in->values[i] > out.max)
-			out.max = in->values[i];
-	}
 	closure(&out, closure_data);
 }
 
@@ -91,7 +74,7 @@ static void blob_answer(Pbtest__Blob_Closure closure, void *closure_data, const 
 static void t_misbehave(Pbtest__PbTest_Service *service, const Pbtest__Act *in,
 			Pbtest__Blob_Closure closure, void *closure_data)
 {
-	Pbtest__Stats stats = PBTEST__STATS__INIT;
+	Pbtest__Counter counter = PBTEST__COUNTER__INIT;
 	const struct fastipc_msg *msg;
 	int32_t who[2];
 	eventfd_t v;
@@ -109,7 +92,7 @@ static void t_misbehave(Pbtest__PbTest_Service *service, const Pbtest__Act *in,
 		pb_fail_ret = fastipc_pb_server_fail(closure_data, in->status);
 		break;
 	case PBTEST__ACT__HOW__WRONG_TYPE:
-		closure((const Pbtest__Blob *)&stats, closure_data);
+		closure((const Pbtest__Blob *)&counter, closure_data);
 		break;
 	case PBTEST__ACT__HOW__TWICE:
 		blob_answer(closure, closure_data, "first", 5);
@@ -152,7 +135,7 @@ static void t_count(Pbtest__PbTest_Service *service, const Pbtest__Blob *in,
 
 static Pbtest__PbTest_Service pb_impl = PBTEST__PB_TEST__INIT(t_);
 
-/* Method 4's raw handler: status 0 with bytes that are not a Blob. */
+/* Method 3's raw handler: status 0 with bytes that are not a Blob. */
 static int32_t garbled(struct fastipc_server *srv, struct fastipc_msg *msg, void *arg)
 {
 	/* Field 1, length-delimited, 100 bytes long: only 1 follows. */
@@ -334,11 +317,11 @@ static void blob_done(const Pbtest__Blob *out, void *closure_data)
 		memcpy(r->data, out->data.data, out->data.len);
 }
 
-static void stats_done(const Pbtest__Stats *out, void *closure_data)
+/* Whether the closure was called once, with the Blob @text. */
+static bool blob_is(const struct blob_result *r, const char *text)
 {
-	Pbtest__Stats *r = closure_data;
-
-	*r = out ? *out : (Pbtest__Stats){ .count = 1000 };
+	return r->calls == 1 && !r->null && r->len == strlen(text) &&
+	       !memcmp(r->data, text, r->len);
 }
 
 static void counter_done(const Pbtest__Counter *out, void *closure_data)
@@ -400,11 +383,8 @@ static size_t blob_room(size_t room)
 
 TEST_F(pb, every_method_answers_through_the_generated_stubs)
 {
-	int64_t values[] = { 5, -3, 12, 0 };
-	Pbtest__Numbers nums = PBTEST__NUMBERS__INIT;
 	Pbtest__Blob in = PBTEST__BLOB__INIT;
 	Pbtest__Size size = PBTEST__SIZE__INIT;
-	Pbtest__Stats st = PBTEST__STATS__INIT;
 	struct blob_result r = { 0 };
 	int32_t status = -1;
 	uint64_t n = 0;
@@ -412,20 +392,9 @@ TEST_F(pb, every_method_answers_through_the_generated_stubs)
 	in.data.data = (uint8_t *)"hello";
 	in.data.len = 5;
 	pbtest__pb_test__echo(self->svc, &in, blob_done, &r);
-	EXPECT_EQ(1, r.calls);
-	ASSERT_FALSE(r.null);
-	EXPECT_EQ(5, r.len);
-	EXPECT_EQ(0, memcmp(r.data, "hello", 5));
+	EXPECT_TRUE(blob_is(&r, "hello"));
 	EXPECT_EQ(0, fastipc_pb_client_last(&status));
 	EXPECT_EQ(0, status);
-
-	nums.values = values;
-	nums.n_values = 4;
-	pbtest__pb_test__stat(self->svc, &nums, stats_done, &st);
-	EXPECT_EQ(4, st.count);
-	EXPECT_EQ(14, st.sum);
-	EXPECT_EQ(-3, st.min);
-	EXPECT_EQ(12, st.max);
 
 	size.len = 40;
 	memset(&r, 0, sizeof(r));
@@ -435,8 +404,7 @@ TEST_F(pb, every_method_answers_through_the_generated_stubs)
 	EXPECT_TRUE(fipc_check(r.data, 40, 40));
 
 	r = misbehave(self->svc, PBTEST__ACT__HOW__ANSWER, 0);
-	ASSERT_FALSE(r.null);
-	EXPECT_EQ(0, memcmp(r.data, "ok", 2));
+	EXPECT_TRUE(blob_is(&r, "ok"));
 
 	/* An empty message is a message: zero bytes, and a Blob with no data. */
 	memset(&r, 0, sizeof(r));
@@ -453,26 +421,18 @@ TEST_F(pb, every_method_answers_through_the_generated_stubs)
 
 TEST_F(pb, client_call_returns_the_output_message_to_free)
 {
-	int64_t values[] = { -7, 7, 100 };
-	Pbtest__Numbers nums = PBTEST__NUMBERS__INIT;
+	Pbtest__Blob in = PBTEST__BLOB__INIT;
 	ProtobufCMessage *out = NULL;
-	Pbtest__Stats *st;
 	int32_t status = -1;
 
-	nums.values = values;
-	nums.n_values = 3;
-	ASSERT_EQ(0, fastipc_pb_client_call(self->svc, M_STAT, &nums.base, &out, &status));
+	ASSERT_EQ(0, fastipc_pb_client_call(self->svc, M_COUNT, &in.base, &out, &status));
 	EXPECT_EQ(0, status);
 	ASSERT_NE(NULL, out);
-	ASSERT_EQ(&pbtest__stats__descriptor, out->descriptor);
-	st = (Pbtest__Stats *)out;
-	EXPECT_EQ(3, st->count);
-	EXPECT_EQ(100, st->sum);
-	EXPECT_EQ(-7, st->min);
-	EXPECT_EQ(100, st->max);
+	ASSERT_EQ(&pbtest__counter__descriptor, out->descriptor);
+	EXPECT_EQ(1, ((Pbtest__Counter *)out)->n);
 	protobuf_c_message_free_unpacked(out, NULL);
 	/* Without @outputp the output is freed. */
-	EXPECT_EQ(0, fastipc_pb_client_call(self->svc, M_STAT, &nums.base, NULL, &status));
+	EXPECT_EQ(0, fastipc_pb_client_call(self->svc, M_COUNT, &in.base, NULL, &status));
 	EXPECT_EQ(0, status);
 }
 
@@ -559,7 +519,7 @@ TEST_F(pb, a_malformed_request_is_ebadmsg_and_the_server_serves_on)
 	struct fastipc_reply rep;
 	unsigned int i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		ASSERT_EQ(0, fastipc_call(self->cl, M_ECHO, bad[i], strlen(bad[i]), &rep, 0));
 		EXPECT_EQ(-EBADMSG, rep.status);
 		EXPECT_EQ(0, rep.len);
@@ -584,42 +544,33 @@ TEST_F(pb, an_unknown_method_is_eopnotsupp_and_the_server_serves_on)
 
 TEST_F(pb, implementations_that_answer_wrongly_get_documented_statuses)
 {
+	static const struct {
+		Pbtest__Act__How how;
+		int32_t fail;		/* Act's status */
+		int32_t status;		/* the caller's */
+	} cases[] = {
+		{ PBTEST__ACT__HOW__NO_ANSWER, 0, -ENOMSG },
+		{ PBTEST__ACT__HOW__NULL_ANSWER, 0, -EREMOTEIO },
+		{ PBTEST__ACT__HOW__WRONG_TYPE, 0, -EREMOTEIO },
+		{ PBTEST__ACT__HOW__FAIL, 42, 42 },
+		/* Only an application's status, above 0: nothing answered. */
+		{ PBTEST__ACT__HOW__FAIL, -EPIPE, -ENOMSG },
+	};
 	struct blob_result r;
 	int32_t status;
+	unsigned int i;
 
-	r = misbehave(self->svc, PBTEST__ACT__HOW__NO_ANSWER, 0);
-	EXPECT_EQ(1, r.calls);
-	EXPECT_TRUE(r.null);
-	EXPECT_EQ(0, fastipc_pb_client_last(&status));
-	EXPECT_EQ(-ENOMSG, status);
-
-	r = misbehave(self->svc, PBTEST__ACT__HOW__NULL_ANSWER, 0);
-	EXPECT_TRUE(r.null);
-	EXPECT_EQ(0, fastipc_pb_client_last(&status));
-	EXPECT_EQ(-EREMOTEIO, status);
-
-	r = misbehave(self->svc, PBTEST__ACT__HOW__WRONG_TYPE, 0);
-	EXPECT_TRUE(r.null);
-	EXPECT_EQ(0, fastipc_pb_client_last(&status));
-	EXPECT_EQ(-EREMOTEIO, status);
-
-	r = misbehave(self->svc, PBTEST__ACT__HOW__FAIL, 42);
-	EXPECT_TRUE(r.null);
-	EXPECT_EQ(0, fastipc_pb_client_last(&status));
-	EXPECT_EQ(42, status);
-
-	/* Only an application's status, above 0: nothing answered. */
-	r = misbehave(self->svc, PBTEST__ACT__HOW__FAIL, -EPIPE);
-	EXPECT_TRUE(r.null);
-	EXPECT_EQ(0, fastipc_pb_client_last(&status));
-	EXPECT_EQ(-ENOMSG, status);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		r = misbehave(self->svc, cases[i].how, cases[i].fail);
+		EXPECT_EQ(1, r.calls);
+		EXPECT_TRUE(r.null);
+		EXPECT_EQ(0, fastipc_pb_client_last(&status));
+		EXPECT_EQ(cases[i].status, status);
+	}
 
 	/* The first answer stands. */
 	r = misbehave(self->svc, PBTEST__ACT__HOW__TWICE, 0);
-	EXPECT_EQ(1, r.calls);
-	ASSERT_FALSE(r.null);
-	EXPECT_EQ(5, r.len);
-	EXPECT_EQ(0, memcmp(r.data, "first", 5));
+	EXPECT_TRUE(blob_is(&r, "first"));
 	EXPECT_EQ(0, fastipc_pb_client_last(&status));
 	EXPECT_EQ(0, status);
 	EXPECT_EQ(0, echo_check(self->svc, 7));
@@ -679,50 +630,41 @@ TEST_F(pb, a_call_the_server_does_not_answer_in_time_is_etimedout)
 	EXPECT_EQ(0, status);
 }
 
-/* Each thread's call, and what fastipc_pb_client_last() then says. */
-struct pb_thread {
+/* The other thread of the test below: a call that succeeds. */
+struct pb_other {
 	ProtobufCService *svc;
-	pthread_barrier_t *barrier;
-	Pbtest__Act__How how;
-	int32_t fail;
+	pthread_barrier_t barrier;
 	int last;
 	int32_t status;
-	pthread_t thread;
 };
 
-static void *pb_thread_fn(void *arg)
+static void *pb_other_fn(void *arg)
 {
-	struct pb_thread *t = arg;
+	struct pb_other *o = arg;
 
-	misbehave(t->svc, t->how, t->fail);
-	/* Both calls are over before either thread looks. */
-	pthread_barrier_wait(t->barrier);
-	t->last = fastipc_pb_client_last(&t->status);
+	misbehave(o->svc, PBTEST__ACT__HOW__ANSWER, 0);
+	pthread_barrier_wait(&o->barrier);
+	o->last = fastipc_pb_client_last(&o->status);
 	return NULL;
 }
 
 TEST_F(pb, each_thread_sees_the_outcome_of_its_own_last_call)
 {
-	pthread_barrier_t barrier;
-	struct pb_thread t[2] = {
-		{ .how = PBTEST__ACT__HOW__FAIL, .fail = 7 },
-		{ .how = PBTEST__ACT__HOW__ANSWER },
-	};
-	int i;
+	struct pb_other o = { .svc = self->svc, .last = -1, .status = -1 };
+	int32_t status = -1;
+	pthread_t other;
 
-	ASSERT_EQ(0, pthread_barrier_init(&barrier, NULL, 2));
-	for (i = 0; i < 2; i++) {
-		t[i].svc = self->svc;
-		t[i].barrier = &barrier;
-		ASSERT_EQ(0, pthread_create(&t[i].thread, NULL, pb_thread_fn, &t[i]));
-	}
-	for (i = 0; i < 2; i++)
-		pthread_join(t[i].thread, NULL);
-	pthread_barrier_destroy(&barrier);
-	EXPECT_EQ(0, t[0].last);
-	EXPECT_EQ(7, t[0].status);
-	EXPECT_EQ(0, t[1].last);
-	EXPECT_EQ(0, t[1].status);
+	ASSERT_EQ(0, pthread_barrier_init(&o.barrier, NULL, 2));
+	ASSERT_EQ(0, pthread_create(&other, NULL, pb_other_fn, &o));
+	misbehave(self->svc, PBTEST__ACT__HOW__FAIL, 7);
+	/* Both calls are over before either thread looks. */
+	pthread_barrier_wait(&o.barrier);
+	EXPECT_EQ(0, fastipc_pb_client_last(&status));
+	EXPECT_EQ(7, status);
+	pthread_join(other, NULL);
+	pthread_barrier_destroy(&o.barrier);
+	EXPECT_EQ(0, o.last);
+	EXPECT_EQ(0, o.status);
 }
 
 TEST_F(pb, the_implementation_sees_the_caller)
@@ -781,7 +723,7 @@ TEST_F(local, a_short_circuited_call_runs_the_implementation_on_this_thread)
 	EXPECT_EQ(-ENOMSG, status);
 	r = misbehave(self->svc, PBTEST__ACT__HOW__TWICE, 0);
 	EXPECT_EQ(-EALREADY, pb_fail_ret);
-	EXPECT_EQ(0, memcmp(r.data, "first", 5));
+	EXPECT_TRUE(blob_is(&r, "first"));
 	r = misbehave(self->svc, PBTEST__ACT__HOW__FAIL, 3);
 	EXPECT_EQ(0, pb_fail_ret);
 	EXPECT_EQ(0, fastipc_pb_client_last(&status));
@@ -820,12 +762,27 @@ TEST_F(local, a_removed_service_is_eopnotsupp)
 	EXPECT_EQ(0, status);
 }
 
+TEST_F(local, a_method_left_null_is_eopnotsupp)
+{
+	Pbtest__PbTest_Service partial = PBTEST__PB_TEST__INIT(t_);
+	Pbtest__Blob in = PBTEST__BLOB__INIT;
+	int32_t status = -1;
+
+	partial.echo = NULL;
+	ASSERT_EQ(0, fastipc_pb_server_add(self->srv, &partial.base));
+	EXPECT_EQ(0, fastipc_pb_client_call(self->svc, M_ECHO, &in.base, NULL, &status));
+	EXPECT_EQ(-EOPNOTSUPP, status);
+	EXPECT_EQ(0, fastipc_pb_client_call(self->svc, M_COUNT, &in.base, NULL, &status));
+	EXPECT_EQ(0, status);
+	fastipc_pb_server_remove(self->srv, &partial.base);
+}
+
 TEST_F(local, bad_arguments_are_einval)
 {
 	struct fastipc_pb_client_params params = { .flags = 1 };
 	ProtobufCServiceDescriptor bad_desc = pbtest__pb_test__descriptor;
 	Pbtest__PbTest_Service bad_impl = PBTEST__PB_TEST__INIT(t_);
-	Pbtest__Numbers nums = PBTEST__NUMBERS__INIT;
+	Pbtest__Counter counter = PBTEST__COUNTER__INIT;
 	Pbtest__Blob in = PBTEST__BLOB__INIT;
 	ProtobufCMessage *out = &in.base;
 	ProtobufCService *svc;
@@ -839,7 +796,8 @@ TEST_F(local, bad_arguments_are_einval)
 	bad_impl.base.descriptor = &bad_desc;
 	EXPECT_EQ(-EINVAL, fastipc_pb_server_add(self->srv, &bad_impl.base));
 	/* An input of another method's type. */
-	EXPECT_EQ(-EINVAL, fastipc_pb_client_call(self->svc, M_ECHO, &nums.base, &out, &status));
+	EXPECT_EQ(-EINVAL, fastipc_pb_client_call(self->svc, M_ECHO, &counter.base, &out,
+						  &status));
 	EXPECT_EQ(NULL, out);
 	EXPECT_EQ(0, status);
 	EXPECT_EQ(-EINVAL, fastipc_pb_client_call(self->svc, M_ECHO, NULL, NULL, NULL));
@@ -913,7 +871,7 @@ TEST(the_demo_example_serves_and_calls)
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		dup2(pipefd[1], STDOUT_FILENO);
-		execl(path, path, "-n", name, "-t", "1", (char *)NULL);
+		execl(path, path, name, (char *)NULL);
 		_exit(127);
 	}
 	close(pipefd[1]);
