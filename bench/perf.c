@@ -35,8 +35,8 @@
  * compared across CPUs only. rt-tests' ptsematest (threads and a pthread
  * mutex) is left out: sigwaittest -f is the shared-memory peers' match,
  * processes as in the bench.
- * The rt-tests run at their default priority (SCHED_OTHER, as the bench)
- * with -i 0: they sleep between hops only outside the timed window, and
+ * The rt-tests run at their default priority, under the bench's policy
+ * (SCHED_OTHER, or SCHED_BATCH with --sched batch), with -i 0: they sleep between hops only outside the timed window, and
  * a longer sleep would measure a cold wake-up the bench never sees.
  *
  * A tool runs right after a run of the bench's point, so that both see the
