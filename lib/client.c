@@ -476,7 +476,8 @@ static int client_new(struct fastipc_connect *conn, const char *name,
 	cl->ports->fd = cl->fd;
 	cl->gen = __atomic_load_n(&fastipc_fork_gen, __ATOMIC_RELAXED);
 	cl->ports->gen = cl->gen;
-	cl->reply_size = reply_size;
+	/* Room beyond what the server declares it sends would be pinned for nothing. */
+	cl->reply_size = reply_size < conn->max_reply ? reply_size : conn->max_reply;
 	cl->short_circuit = !(flags & FASTIPC_CLIENT_NO_SHORT_CIRCUIT);
 	cl->eintr = flags & FASTIPC_CLIENT_EINTR;
 	cl->local = fastipc_server_find_local(name, conn->ep_fd);

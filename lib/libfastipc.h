@@ -87,7 +87,9 @@ int fastipc_short_circuit(int enable);
  * struct fastipc_client_params - how to connect
  * @reply_size: room for a reply in each thread's reply buffer, and in the
  *	reply room of each call on a ring, in bytes; 0 for
- *	FASTIPC_DEFAULT_REPLY_SIZE.
+ *	FASTIPC_DEFAULT_REPLY_SIZE. Never more than the endpoint's max_reply
+ *	(struct fastipc_endpoint_info), which CONNECT reports: a server
+ *	declaring small replies keeps its clients' pinned memory small.
  * @flags: FASTIPC_CLIENT_* flags.
  */
 struct fastipc_client_params {
