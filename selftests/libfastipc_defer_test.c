@@ -5,12 +5,14 @@
  * short-circuited servers and answered later from another thread, in any
  * order; deferred calls held as the server is destroyed; a one-way message
  * that cannot be deferred; a dead peer, a full queue and an exhausted quota
- * as three errnos in every client API; and a call interrupted by a signal
- * handler with and without FASTIPC_CLIENT_EINTR.
+ * as three errnos in every client API; a call interrupted by a signal
+ * handler with and without FASTIPC_CLIENT_EINTR; and the library's defaults
+ * within the default RLIMIT_MEMLOCK.
  */
 #include "libfastipc_test.h"
 
 #include <liburing.h>
+#include <sys/resource.h>
 
 #include "kselftest_harness.h"
 
@@ -708,6 +710,101 @@ TEST_F(defer, a_call_a_signal_handler_interrupts_fails_with_eintr_if_the_client_
 TEST_F(defer, a_call_an_sa_restart_handler_interrupts_is_restarted_by_the_kernel)
 {
 	interrupted_call(_metadata, &self->f, SA_RESTART, FASTIPC_CLIENT_EINTR, 1);
+}
+
+/*
+ * Within Debian's default 8 MiB RLIMIT_MEMLOCK, as an unprivileged user
+ * whose pins count: a server of the defaults on 4 threads, and a client of
+ * the defaults with a call of its own and 64 calls in flight on a ring. The
+ * client's reply room follows the max_reply CONNECT reports (the server's
+ * reply_size, 4 KiB here), not a 64 KiB guess per call.
+ */
+#define DEFAULT_MEMLOCK	(8U << 20)
+#define IN_FLIGHT	64
+
+static void limited_user(void)
+{
+	struct rlimit rl = { DEFAULT_MEMLOCK, DEFAULT_MEMLOCK };
+
+	CHILD_CHECK(setrlimit(RLIMIT_MEMLOCK, &rl) == 0);
+	CHILD_CHECK(fipc_drop_privs(FIPC_NOBODY, FIPC_NOBODY) == 0);
+}
+
+static void limited_client(const char *name)
+{
+	struct fastipc_completion comps[IN_FLIGHT];
+	struct fastipc_endpoint_info info;
+	struct fastipc_client *cl;
+	struct fastipc_ring *ring;
+	struct fastipc_reply rep;
+	char req[IN_FLIGHT][16];
+	int i, n, got = 0;
+
+	limited_user();
+	CHILD_CHECK(fastipc_client_connect_name(name, NULL, &cl) == 0);
+	fastipc_client_endpoint(cl, &info);
+	CHILD_CHECK(info.max_reply == FASTIPC_DEFAULT_SLOT_SIZE);
+	CHILD_CHECK(fastipc_call(cl, OP_ECHO, "x", 1, &rep, 0) == 0 && rep.len == 1);
+	CHILD_CHECK(fastipc_ring_create(0, 0, &ring) == 0);
+	for (i = 0; i < IN_FLIGHT; i++) {
+		fipc_fill(req[i], sizeof(req[i]), i);
+		CHILD_CHECK(fastipc_ring_prep_call(ring, cl, OP_ECHO, req[i], sizeof(req[i]), i) == 0);
+	}
+	while (got < IN_FLIGHT) {
+		n = fastipc_ring_reap(ring, comps, IN_FLIGHT, IN_FLIGHT - got, 0);
+		CHILD_CHECK(n > 0);
+		for (i = 0; i < n; i++) {
+			CHILD_CHECK(comps[i].result == 0 && comps[i].len == sizeof(req[0]));
+			CHILD_CHECK(fipc_check(comps[i].data, comps[i].len, comps[i].user_data));
+		}
+		got += n;
+	}
+	fastipc_ring_destroy(ring);
+	fastipc_client_close(cl);
+	_exit(0);
+}
+
+TEST(a_default_server_and_client_fit_the_default_memlock_limit)
+{
+	struct fastipc_server_params params = { 0 };
+	struct fastipc_server *srv;
+	char name[FASTIPC_NAME_MAX];
+	int ready[2], done[2];
+	struct lt_state st;
+	pid_t server, client;
+	char c;
+
+	if (!lt_have_uring())
+		SKIP(return, "the module lacks FASTIPC_F_URING");
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(done));
+	lt_name(name, sizeof(name), "memlock");
+	server = fipc_fork();
+	ASSERT_LE(0, server);
+	if (server == 0) {
+		limited_user();
+		CHILD_CHECK(lt_state_init(&st) == 0);
+		params.name = name;
+		CHILD_CHECK(fastipc_server_create(&params, &srv) == 0);
+		CHILD_CHECK(fastipc_server_set_handler(srv, OP_ECHO, lt_handle, &st) == 0);
+		CHILD_CHECK(fastipc_server_start(srv, 4) == 0);
+		CHILD_CHECK(write(ready[1], "k", 1) == 1);
+		CHILD_CHECK(read(done[0], &c, 1) == 1);
+		fastipc_server_destroy(srv);
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	client = fipc_fork();
+	ASSERT_LE(0, client);
+	if (client == 0)
+		limited_client(name);
+	EXPECT_EQ(0, fipc_reap(client));
+	ASSERT_EQ(1, write(done[1], "k", 1));
+	EXPECT_EQ(0, fipc_reap(server));
+	close(ready[0]);
+	close(ready[1]);
+	close(done[0]);
+	close(done[1]);
 }
 
 TEST_HARNESS_MAIN
