@@ -340,22 +340,30 @@ static void on_usr1(int sig)
 {
 }
 
-TEST(call_interrupted_by_a_signal_is_eintr)
+/* Without FASTIPC_CLIENT_EINTR the call is made again: libfastipc_defer_test. */
+TEST(call_interrupted_by_a_signal_is_eintr_when_the_client_asks)
 {
+	struct fastipc_client_params cp = {
+		.reply_size = LT_REPLY,
+		.flags = FASTIPC_CLIENT_NO_SHORT_CIRCUIT | FASTIPC_CLIENT_EINTR,
+	};
 	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct fastipc_client *cl;
 	struct fastipc_reply rep;
 	struct lt_async a;
 	struct lt_pair p;
 
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
 	ASSERT_EQ(0, lt_pair_open(&p, false));
-	ASSERT_EQ(0, lt_async_start(&a, p.cl, OP_BLOCK));
+	ASSERT_EQ(0, fastipc_client_connect_name(p.name, &cp, &cl));
+	ASSERT_EQ(0, lt_async_start(&a, cl, OP_BLOCK));
 	lt_wait_entered(&p.st);
 	ASSERT_EQ(0, lt_async_wait_blocked(&a));
 	ASSERT_EQ(0, pthread_kill(a.thread, SIGUSR1));
 	EXPECT_EQ(-EINTR, lt_async_join(&a));
 	eventfd_write(p.st.release, 1);
-	ASSERT_EQ(0, fastipc_call(p.cl, OP_ECHO, "ok", 2, &rep, 0));
+	ASSERT_EQ(0, fastipc_call(cl, OP_ECHO, "ok", 2, &rep, 0));
+	fastipc_client_close(cl);
 	lt_pair_close(&p);
 }
 
