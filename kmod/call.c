@@ -189,6 +189,7 @@ int fastipc_caller_init(struct fastipc_caller *call, struct fastipc_port *port,
 	call->gid = current_egid();
 	call->task = NULL;
 	call->server = NULL;
+	call->reply_fds = NULL;
 	kref_get(&ep->ref);
 	return 0;
 }
@@ -202,6 +203,8 @@ void fastipc_caller_release(struct fastipc_caller *call)
 		fastipc_ep_put(call->route[i]);
 	fastipc_buf_put(call->reply_buf);
 	put_pid(call->pid);
+	/* A reply's descriptors nobody installed. */
+	fastipc_fds_release(call->reply_fds);
 }
 
 /* Lock the endpoint @call is attached to, which a forward may change. */
@@ -501,22 +504,34 @@ static int fastipc_sync_call_settle(struct fastipc_sync_call *sc, int ret, bool 
 	return -EINTR;
 }
 
-/* Send the request unless a restart finds it sent; then wait for the answer. */
-static int fastipc_sync_call_run(struct fastipc_sync_call *sc)
+/*
+ * Send the request unless a restart finds it sent; then wait for the answer.
+ * The request's descriptors are resolved, and charged to the user who
+ * opened @port, each time the request is sent afresh.
+ */
+static int fastipc_sync_call_run(struct fastipc_port *port, struct fastipc_sync_call *sc)
 {
 	struct fastipc_caller *call = &sc->call;
 	struct fastipc_endpoint *ep = call->route[0];
 	struct fastipc_spin_wait spin;
 	struct task_struct *server;
 	struct fastipc_slot *slot;
+	struct fastipc_fds *fds;
 	bool restarts, fresh;
 	int ret, why;
 
 	/* Only this thread moves its call out of NEW. */
 	fresh = call->state == FASTIPC_CALLER_NEW;
 	if (fresh) {
+		fds = fastipc_fds_get(port->user, sc->arg.fds_addr, sc->arg.nfds);
+		if (IS_ERR(fds))
+			return PTR_ERR(fds);
 		slot = fastipc_slot_fill(ep, NULL, FASTIPC_FILL_WAIT, sc->deadline,
 					 u64_to_user_ptr(sc->arg.req_addr), sc->arg.req_len);
+		if (!IS_ERR(slot))
+			slot->fds = fds;
+		else
+			fastipc_fds_release(fds);
 		if (IS_ERR(slot)) {
 			ret = PTR_ERR(slot);
 			if (ret == -ETIME)
@@ -571,15 +586,29 @@ static int fastipc_sync_call_run(struct fastipc_sync_call *sc)
 	return ret;
 }
 
+/* Check a call's or a send's descriptor fields: 0, -EINVAL or -E2BIG. */
+static int fastipc_fds_check(bool fds, u32 nfds, u64 addr, u32 cap)
+{
+	if (!fds)
+		return nfds || addr || cap ? -EINVAL : 0;
+	return nfds > FASTIPC_MAX_FDS || cap > FASTIPC_MAX_FDS ? -E2BIG : 0;
+}
+
 int fastipc_cmd_call(struct fastipc_port *port, void *data)
 {
 	struct fastipc_call *arg = data;
+	bool fds = arg->flags & FASTIPC_CALL_FDS;
 	struct fastipc_sync_call onstack, *sc, *parked;
 	struct fastipc_endpoint *ep;
+	bool trunc = false;
 	int ret;
 
-	if (arg->flags || arg->reserved0 || arg->reserved[0] || arg->reserved[1])
+	if (arg->flags & ~FASTIPC_CALL_ALL ||
+	    (!fds && (arg->flags & FASTIPC_CALL_FDS_CLOEXEC)))
 		return -EINVAL;
+	ret = fastipc_fds_check(fds, arg->nfds, arg->fds_addr, arg->fds_cap);
+	if (ret)
+		return ret;
 	ep = fastipc_client_ep(port, arg->req_len);
 	if (IS_ERR(ep))
 		return PTR_ERR(ep);
@@ -591,7 +620,7 @@ int fastipc_cmd_call(struct fastipc_port *port, void *data)
 			return ret;
 		sc = &onstack;
 	}
-	ret = fastipc_sync_call_run(sc);
+	ret = fastipc_sync_call_run(port, sc);
 	if (ret == -ERESTARTNOINTR) {
 		if (!parked)
 			parked = fastipc_sync_call_to_heap(sc);
@@ -610,6 +639,12 @@ int fastipc_cmd_call(struct fastipc_port *port, void *data)
 	if (!ret) {
 		arg->status = sc->call.status;
 		arg->reply_len = sc->call.reply_len;
+		/* Installed here, in the caller, as its call returns. */
+		arg->reply_nfds = fastipc_fds_install(sc->call.reply_fds, arg->fds_addr,
+						      arg->fds_cap,
+						      arg->flags & FASTIPC_CALL_FDS_CLOEXEC ?
+						      O_CLOEXEC : 0, &trunc);
+		sc->call.reply_fds = NULL;
 	}
 	fastipc_sync_call_release(sc);
 	kfree(parked);
@@ -629,22 +664,31 @@ int fastipc_send_msg(struct fastipc_port *port, const struct fastipc_send *arg, 
 	unsigned int flags = nofault ? FASTIPC_FILL_NOFAULT : 0;
 	struct fastipc_endpoint *ep;
 	struct fastipc_slot *slot;
+	struct fastipc_fds *fds;
 	int ret;
 
-	if (arg->flags & ~FASTIPC_SEND_ALL || arg->reserved0 || arg->reserved[0] ||
-	    arg->reserved[1])
+	if (arg->flags & ~FASTIPC_SEND_ALL || arg->reserved)
 		return -EINVAL;
+	ret = fastipc_fds_check(arg->flags & FASTIPC_SEND_FDS, arg->nfds, arg->fds_addr, 0);
+	if (ret)
+		return ret;
 	ep = fastipc_client_ep(port, arg->len);
 	if (IS_ERR(ep))
 		return PTR_ERR(ep);
 	if (may_wait && (arg->flags & FASTIPC_SEND_WAIT))
 		flags |= FASTIPC_FILL_WAIT;
 
+	fds = fastipc_fds_get(port->user, arg->fds_addr, arg->nfds);
+	if (IS_ERR(fds))
+		return PTR_ERR(fds);
 	/* An interrupted wait for room consumed nothing: -ERESTARTSYS restarts it. */
 	slot = fastipc_slot_fill(ep, port->user, flags, KTIME_MAX, u64_to_user_ptr(arg->addr),
 				 arg->len);
-	if (IS_ERR(slot))
+	if (IS_ERR(slot)) {
+		fastipc_fds_release(fds);
 		return PTR_ERR(slot);
+	}
+	slot->fds = fds;
 	spin_lock(&ep->lock);
 	ret = fastipc_slot_publish(ep, slot, NULL, arg->opcode, arg->len,
 				   task_tgid(current), current_euid(), current_egid());
@@ -668,10 +712,14 @@ static void fastipc_spin_partner(struct fastipc_caller *call, struct task_struct
 		*caller = get_task_struct(call->task);
 }
 
-/* Answer the message behind @token with @status and @len bytes at @src. */
+/*
+ * Answer the message behind @token with @status, @len bytes at @src and the
+ * descriptors @fds (NULL: none), which go with the answer to the caller or
+ * are released.
+ */
 static int fastipc_reply_copy(struct fastipc_endpoint *ep, u64 token, s32 status,
-			      const void __user *src, u32 len, bool sync, bool nofault,
-			      struct task_struct **caller)
+			      const void __user *src, u32 len, struct fastipc_fds *fds,
+			      bool sync, bool nofault, struct task_struct **caller)
 {
 	struct fastipc_caller *call;
 	struct fastipc_slot *slot;
@@ -689,7 +737,7 @@ static int fastipc_reply_copy(struct fastipc_endpoint *ep, u64 token, s32 status
 	call = slot->call;
 	if (slot->oneway || !call) {
 		ret = slot->oneway ? 0 : -ECANCELED;
-		if (slot->oneway && len)
+		if (slot->oneway && (len || fds))
 			ret = -EINVAL;
 		else
 			fastipc_slot_free(ep, slot);
@@ -702,6 +750,8 @@ static int fastipc_reply_copy(struct fastipc_endpoint *ep, u64 token, s32 status
 	if (!len) {
 		call->status = status;
 		call->reply_len = 0;
+		call->reply_fds = fds;
+		fds = NULL;
 		fastipc_spin_partner(call, caller);
 		fastipc_caller_complete(call, 0, sync);
 		fastipc_slot_free(ep, slot);
@@ -735,6 +785,8 @@ static int fastipc_reply_copy(struct fastipc_endpoint *ep, u64 token, s32 status
 	} else {
 		call->status = status;
 		call->reply_len = len;
+		call->reply_fds = fds;
+		fds = NULL;
 		fastipc_spin_partner(call, caller);
 		fastipc_caller_complete(call, 0, sync);
 		fastipc_slot_free(ep, slot);
@@ -744,26 +796,30 @@ static int fastipc_reply_copy(struct fastipc_endpoint *ep, u64 token, s32 status
 	/* A caller whose timeout came during the copy waits for its end. */
 	wake_up_var(slot);
 	fastipc_buf_put(buf);
+	fastipc_fds_release(fds);
 	return ret;
 
 out_unlock:
 	spin_unlock(&ep->lock);
+	fastipc_fds_release(fds);
 	return ret;
 }
 
 /*
- * Answer a message. With @caller, a server about to wait for the next call
+ * Answer a message, with the descriptors @fds (NULL: none; consumed in
+ * every case). With @caller, a server about to wait for the next call
  * gets the thread of the call it answered, if one waited (referenced: the
  * server puts it), else NULL.
  */
 int fastipc_reply(struct fastipc_endpoint *ep, u64 token, s32 status, const void __user *src,
-		  u32 len, bool sync, bool nofault, struct task_struct **caller)
+		  u32 len, struct fastipc_fds *fds, bool sync, bool nofault,
+		  struct task_struct **caller)
 {
 	int ret;
 
 	if (caller)
 		*caller = NULL;
-	ret = fastipc_reply_copy(ep, token, status, src, len, sync, nofault, caller);
+	ret = fastipc_reply_copy(ep, token, status, src, len, fds, sync, nofault, caller);
 
 	trace_fastipc_reply(ep->id, token, status, len, ret);
 	if (!ret)
@@ -771,13 +827,19 @@ int fastipc_reply(struct fastipc_endpoint *ep, u64 token, s32 status, const void
 	return ret;
 }
 
-/* Fill the receive half of @arg from a slot just taken by this thread. */
+/*
+ * Fill the receive half of @arg from a slot just taken by this thread, and
+ * take the descriptors the message carries into *@fds, for this thread to
+ * install once it has left the lock.
+ */
 static void fastipc_received(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
-			     struct fastipc_serve *arg)
+			     struct fastipc_serve *arg, struct fastipc_fds **fds)
 	__must_hold(&ep->lock)
 {
 	struct fastipc_msg_info info;
 
+	*fds = slot->fds;
+	slot->fds = NULL;
 	fastipc_msg_info_fill(ep, slot, &info, task_active_pid_ns(current), current_user_ns());
 	arg->msg_flags = info.flags;
 	arg->token = info.token;
@@ -808,10 +870,11 @@ static void fastipc_recv_wait_deliver(struct fastipc_waiter *w, bool sync)
 /*
  * The receive half of FASTIPC_IOC_SERVE; an interrupted wait took nothing.
  * @caller: the thread of the call just answered, which may come back at
- * once with its next call (referenced), or NULL.
+ * once with its next call (referenced), or NULL. The received message's
+ * descriptors go to *@fds.
  */
 static int fastipc_receive(struct fastipc_endpoint *ep, struct fastipc_serve *arg, bool nonblock,
-			   struct task_struct *caller)
+			   struct task_struct *caller, struct fastipc_fds **fds)
 {
 	struct fastipc_recv_wait rw = {
 		.w = {
@@ -851,7 +914,7 @@ static int fastipc_receive(struct fastipc_endpoint *ep, struct fastipc_serve *ar
 		if (caller)
 			fastipc_spin_learn(&ep->next_spin, &spin);
 	}
-	fastipc_received(ep, slot, arg);
+	fastipc_received(ep, slot, arg, fds);
 	spin_unlock(&ep->lock);
 	return 0;
 }
@@ -861,23 +924,33 @@ int fastipc_cmd_serve(struct fastipc_port *port, void *data)
 	struct fastipc_serve *arg = data;
 	bool reply = arg->flags & FASTIPC_SERVE_REPLY;
 	bool recv = arg->flags & FASTIPC_SERVE_RECV;
+	bool with_fds = arg->flags & FASTIPC_SERVE_FDS;
 	struct task_struct *caller = NULL;
 	struct fastipc_endpoint *ep;
+	struct fastipc_fds *fds;
+	bool trunc = false;
 	int ret;
 
-	if (arg->flags & ~FASTIPC_SERVE_ALL || !(reply || recv) || arg->reserved[0] ||
-	    arg->reserved[1])
+	if (arg->flags & ~FASTIPC_SERVE_ALL || !(reply || recv))
 		return -EINVAL;
 	if (!reply && (arg->reply_status || arg->reply_token || arg->reply_addr ||
-		       arg->reply_len))
+		       arg->reply_len || arg->nfds))
 		return -EINVAL;
+	if (!with_fds && (arg->flags & FASTIPC_SERVE_FDS_CLOEXEC))
+		return -EINVAL;
+	ret = fastipc_fds_check(with_fds, arg->nfds, arg->fds_addr, arg->fds_cap);
+	if (ret)
+		return ret;
 	ep = fastipc_port_ep(port, FASTIPC_ROLE_ENDPOINT);
 	if (IS_ERR(ep))
 		return PTR_ERR(ep);
 
 	if (reply) {
+		fds = fastipc_fds_get(port->user, arg->fds_addr, arg->nfds);
+		if (IS_ERR(fds))
+			return PTR_ERR(fds);
 		ret = fastipc_reply(ep, arg->reply_token, arg->reply_status,
-				    u64_to_user_ptr(arg->reply_addr), arg->reply_len, recv,
+				    u64_to_user_ptr(arg->reply_addr), arg->reply_len, fds, recv,
 				    false, recv ? &caller : NULL);
 		if (ret)
 			return ret;
@@ -893,11 +966,20 @@ int fastipc_cmd_serve(struct fastipc_port *port, void *data)
 	arg->caller_pid = 0;
 	arg->caller_uid = 0;
 	arg->caller_gid = 0;
+	arg->nfds = 0;
 	if (!recv)
 		return 0;
-	ret = fastipc_receive(ep, arg, arg->flags & FASTIPC_SERVE_NONBLOCK, caller);
+	ret = fastipc_receive(ep, arg, arg->flags & FASTIPC_SERVE_NONBLOCK, caller, &fds);
 	if (caller)
 		put_task_struct(caller);
+	if (!ret) {
+		/* Installed here, in the receiving thread, now that it has the message. */
+		arg->nfds = fastipc_fds_install(fds, arg->fds_addr, arg->fds_cap,
+						arg->flags & FASTIPC_SERVE_FDS_CLOEXEC ?
+						O_CLOEXEC : 0, &trunc);
+		if (trunc)
+			arg->msg_flags |= FASTIPC_MSG_FDS_TRUNC;
+	}
 	if (ret == -ERESTARTSYS && reply) {
 		/*
 		 * The reply went out: what restarts (or what the thread sees

@@ -6,6 +6,7 @@
 #ifndef _FASTIPC_COMPAT_H
 #define _FASTIPC_COMPAT_H
 
+#include <linux/file.h>
 #include <linux/uaccess.h>
 #include <linux/ipc_namespace.h>
 #include <linux/mm.h>
@@ -133,6 +134,21 @@ static inline long fastipc_pin_user_pages(unsigned long start, unsigned long nr_
 	return pin_user_pages(start, nr_pages, gup_flags, pages, NULL);
 #else
 	return pin_user_pages(start, nr_pages, gup_flags, pages);
+#endif
+}
+
+/*
+ * Install @file in a new descriptor of the current task, through the LSM's
+ * check, as SCM_RIGHTS does: the descriptor, or -errno. The file is
+ * referenced anew. 6.7 merged __receive_fd() into receive_fd(), which took
+ * its user pointer.
+ */
+static inline int fastipc_receive_fd(struct file *file, unsigned int o_flags)
+{
+#ifdef FASTIPC_RECEIVE_FD_TAKES_UFD
+	return receive_fd(file, NULL, o_flags);
+#else
+	return receive_fd(file, o_flags);
 #endif
 }
 

@@ -14,6 +14,8 @@
  *             struct fastipc_uring_op (uring.c). A slot points to it while
  *             the call is queued or held.
  *   waiter    a server thread, or an io_uring receive, waiting for a message.
+ *   fds       the descriptors a message carries (fds.c), on its slot or,
+ *             for a reply, on its call, until the receiver installs them.
  *
  * Whoever waits for a call or a message says how it is to be told, through
  * the caller's and the waiter's callbacks; the pool and the call paths never
@@ -32,7 +34,8 @@
  *   fastipc_users_lock   the per-user table (user.c), inside ep->lock
  *   port->buf_lock       the port's buffer table, taken alone
  * Wait queue locks nest inside ep->lock: every wake-up of ep->slot_wq is
- * done under it.
+ * done under it. Carried descriptors are released under ep->lock, which
+ * never sleeps (fds.c), and installed under no lock.
  */
 #ifndef _FASTIPC_H
 #define _FASTIPC_H
@@ -97,6 +100,8 @@ struct fastipc_buf {
  * @oneway: one-way messages the user has waiting in endpoints' pools, at
  *	most max_oneway_per_user; each endpoint counts its own share.
  * @oneway_wq: senders waiting for room under the user's quota.
+ * @fds: descriptors the user's messages carry, sent and not yet installed
+ *	or closed, at most max_fds_per_user.
  */
 struct fastipc_user {
 	struct hlist_node node;
@@ -105,6 +110,7 @@ struct fastipc_user {
 	atomic_t endpoints;
 	atomic_t oneway;
 	wait_queue_head_t oneway_wq;
+	atomic_t fds;
 };
 
 enum fastipc_slot_state {
@@ -135,6 +141,8 @@ enum fastipc_slot_state {
  * @state: an enum fastipc_slot_state.
  * @oneway: a one-way message.
  * @user: for a one-way message, the sending user charged for it (referenced).
+ * @fds: the descriptors the message carries until a server receives it, or
+ *	NULL (fds.c).
  *
  * All fields are protected by the endpoint's lock.
  */
@@ -153,6 +161,7 @@ struct fastipc_slot {
 	u8 state;
 	bool oneway;
 	struct fastipc_user *user;
+	struct fastipc_fds *fds;
 };
 
 /* How long a partner took to answer lately: see fastipc_spin_start(). */
@@ -268,6 +277,8 @@ enum fastipc_caller_state {
  *	waits for the lock to leave its receive.
  * @done: tells whoever waits that the call is DONE, under the lock of @ep;
  *	@sync when the waker is about to sleep for the next message.
+ * @reply_fds: the descriptors the reply carries, or NULL: set with DONE
+ *	under the lock of @ep, then the caller's to install or release.
  */
 struct fastipc_caller {
 	int state;
@@ -287,6 +298,7 @@ struct fastipc_caller {
 	struct task_struct *task;
 	struct task_struct *server;
 	void (*done)(struct fastipc_caller *call, bool sync);
+	struct fastipc_fds *reply_fds;
 };
 
 /**
@@ -362,6 +374,8 @@ bool fastipc_user_charge_oneway(struct fastipc_user *user);
 bool fastipc_user_oneway_room(struct fastipc_user *user);
 bool fastipc_user_oneway_room_at(unsigned long n);
 void fastipc_user_uncharge_oneway(struct fastipc_user *user);
+bool fastipc_user_charge_fds(struct fastipc_user *user, unsigned int n);
+void fastipc_user_uncharge_fds(struct fastipc_user *user, unsigned int n);
 
 /* stats.c: counters for debugfs fastipc/stats, cheap enough for the fast path. */
 enum fastipc_stat {
@@ -402,6 +416,18 @@ void fastipc_stats_init(struct dentry *debugfs_dir);
 /* main.c */
 struct fastipc_endpoint *fastipc_port_ep(struct fastipc_port *port, int role);
 struct fastipc_endpoint *fastipc_ep_get_from_fd(int fd);
+struct fastipc_endpoint *fastipc_file_ep(struct file *file);
+struct file *fastipc_client_file(struct fastipc_endpoint *ep);
+
+/* fds.c: descriptors carried by messages. */
+struct fastipc_fds;
+struct fastipc_fds *fastipc_fds_get(struct fastipc_user *user, u64 uaddr, u32 n);
+void fastipc_fds_release(struct fastipc_fds *fds);
+u32 fastipc_fds_count(const struct fastipc_fds *fds);
+u32 fastipc_fds_install(struct fastipc_fds *fds, u64 uaddr, u32 cap, unsigned int o_flags,
+			bool *trunc);
+int fastipc_fds_init(void);
+void fastipc_fds_exit(void);
 
 /* buf.c */
 int fastipc_cmd_buf_register(struct fastipc_port *port, void *arg);
@@ -462,7 +488,8 @@ int fastipc_cmd_forward(struct fastipc_port *port, void *arg);
 int fastipc_send_msg(struct fastipc_port *port, const struct fastipc_send *arg, bool may_wait,
 		     bool nofault);
 int fastipc_reply(struct fastipc_endpoint *ep, u64 token, s32 status, const void __user *src,
-		  u32 len, bool sync, bool nofault, struct task_struct **caller);
+		  u32 len, struct fastipc_fds *fds, bool sync, bool nofault,
+		  struct task_struct **caller);
 int fastipc_caller_init(struct fastipc_caller *call, struct fastipc_port *port,
 			struct fastipc_endpoint *ep, u32 buf_id, u64 offset, u32 cap);
 void fastipc_caller_release(struct fastipc_caller *call);

@@ -8,6 +8,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/anon_inodes.h>
 #include <linux/debugfs.h>
 #include <linux/file.h>
 #include <linux/miscdevice.h>
@@ -52,24 +53,36 @@ struct fastipc_endpoint *fastipc_port_ep(struct fastipc_port *port, int role)
 	return ERR_PTR(-EBADFD);
 }
 
+/*
+ * The endpoint the fastipc port @file is or reaches, with a reference; NULL
+ * if @file is no port, -EINVAL if it is one with no role.
+ */
+struct fastipc_endpoint *fastipc_file_ep(struct file *file)
+{
+	struct fastipc_endpoint *ep;
+	struct fastipc_port *port;
+
+	if (file->f_op != &fastipc_fops)
+		return NULL;
+	port = file->private_data;
+	/* Pairs with the release that publishes port->ep with the role. */
+	if (smp_load_acquire(&port->role) == FASTIPC_ROLE_NONE)
+		return ERR_PTR(-EINVAL);
+	ep = port->ep;
+	kref_get(&ep->ref);
+	return ep;
+}
+
 /* The endpoint a fastipc fd is or reaches, with a reference. */
 struct fastipc_endpoint *fastipc_ep_get_from_fd(int fd)
 {
-	struct fastipc_endpoint *ep = ERR_PTR(-EINVAL);
-	struct fastipc_port *port;
+	struct fastipc_endpoint *ep;
 	struct file *file;
 
 	file = fget(fd);
 	if (!file)
 		return ERR_PTR(-EBADF);
-	if (file->f_op == &fastipc_fops) {
-		port = file->private_data;
-		/* Pairs with the release that publishes port->ep with the role. */
-		if (smp_load_acquire(&port->role) != FASTIPC_ROLE_NONE) {
-			ep = port->ep;
-			kref_get(&ep->ref);
-		}
-	}
+	ep = fastipc_file_ep(file) ?: ERR_PTR(-EINVAL);
 	fput(file);
 	return ep;
 }
@@ -180,26 +193,66 @@ static __poll_t fastipc_poll(struct file *file, poll_table *wait)
 	return fastipc_ep_poll(port->ep, role, file, wait);
 }
 
-static int fastipc_open(struct inode *inode, struct file *file)
+/* A new port with no role, charged to the current euid. */
+static struct fastipc_port *fastipc_port_alloc(void)
 {
 	struct fastipc_port *port;
 
 	port = kzalloc(sizeof(*port), GFP_KERNEL_ACCOUNT);
 	if (!port)
-		return -ENOMEM;
+		return NULL;
 	port->user = fastipc_user_get();
 	if (!port->user) {
 		kfree(port);
-		return -ENOMEM;
+		return NULL;
 	}
 	mutex_init(&port->mutex);
 	spin_lock_init(&port->buf_lock);
 	fastipc_uring_port_init(port);
 	spin_lock_init(&port->parked_lock);
 	INIT_LIST_HEAD(&port->parked);
-	file->private_data = port;
 	atomic_long_inc(&fastipc_objects[FASTIPC_OBJ_PORTS]);
+	return port;
+}
+
+static void fastipc_port_free(struct fastipc_port *port)
+{
+	fastipc_user_put(port->user);
+	mutex_destroy(&port->mutex);
+	kfree(port);
+	atomic_long_dec(&fastipc_objects[FASTIPC_OBJ_PORTS]);
+}
+
+static int fastipc_open(struct inode *inode, struct file *file)
+{
+	struct fastipc_port *port = fastipc_port_alloc();
+
+	if (!port)
+		return -ENOMEM;
+	file->private_data = port;
 	return 0;
+}
+
+/*
+ * A new client port of @ep, as an anonymous file: how a port carried by a
+ * message arrives (fds.c). Takes over the caller's reference to @ep on
+ * success.
+ */
+struct file *fastipc_client_file(struct fastipc_endpoint *ep)
+{
+	struct fastipc_port *port = fastipc_port_alloc();
+	struct file *file;
+
+	if (!port)
+		return ERR_PTR(-ENOMEM);
+	port->ep = ep;
+	port->role = FASTIPC_ROLE_CLIENT;
+	file = anon_inode_getfile("[fastipc]", &fastipc_fops, port, O_RDWR);
+	if (IS_ERR(file)) {
+		port->ep = NULL;
+		fastipc_port_free(port);
+	}
+	return file;
 }
 
 static int fastipc_release(struct inode *inode, struct file *file)
@@ -213,10 +266,7 @@ static int fastipc_release(struct inode *inode, struct file *file)
 	if (port->role != FASTIPC_ROLE_NONE)
 		fastipc_ep_put(port->ep);
 	fastipc_port_release_bufs(port);
-	fastipc_user_put(port->user);
-	mutex_destroy(&port->mutex);
-	kfree(port);
-	atomic_long_dec(&fastipc_objects[FASTIPC_OBJ_PORTS]);
+	fastipc_port_free(port);
 	return 0;
 }
 
@@ -295,13 +345,18 @@ static int __init fastipc_init(void)
 	ret = fastipc_copy_init(fastipc_debugfs);
 	if (ret)
 		goto out_debugfs;
+	ret = fastipc_fds_init();
+	if (ret)
+		goto out_debugfs;
 	ret = misc_register(&fastipc_misc);
 	if (ret) {
 		pr_err("cannot register /dev/fastipc: %d\n", ret);
-		goto out_debugfs;
+		goto out_fds;
 	}
 	return 0;
 
+out_fds:
+	fastipc_fds_exit();
 out_debugfs:
 	debugfs_remove_recursive(fastipc_debugfs);
 	return ret;
@@ -310,6 +365,7 @@ out_debugfs:
 static void __exit fastipc_exit(void)
 {
 	misc_deregister(&fastipc_misc);
+	fastipc_fds_exit();
 	debugfs_remove_recursive(fastipc_debugfs);
 }
 

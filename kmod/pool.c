@@ -135,6 +135,9 @@ void fastipc_slot_free(struct fastipc_endpoint *ep, struct fastipc_slot *slot)
 		fastipc_user_put(slot->user);
 		slot->user = NULL;
 	}
+	/* Never received: the descriptors it carries are closed. */
+	fastipc_fds_release(slot->fds);
+	slot->fds = NULL;
 	put_pid(slot->sender);
 	slot->sender = NULL;
 	put_pid(slot->caller);
@@ -415,7 +418,11 @@ static u32 fastipc_pid_nr(struct pid *pid, struct pid_namespace *ns)
 	return pid_has_task(pid, PIDTYPE_TGID) ? pid_nr_ns(pid, ns) : 0;
 }
 
-/* Describe a message just taken by a server as @pid_ns and @user_ns see it. */
+/*
+ * Describe a message just taken by a server as @pid_ns and @user_ns see it.
+ * Descriptors still on the slot have no receiver that could install them
+ * (an io_uring receive): they are counted and closed.
+ */
 void fastipc_msg_info_fill(struct fastipc_endpoint *ep, struct fastipc_slot *slot,
 			   struct fastipc_msg_info *info, struct pid_namespace *pid_ns,
 			   struct user_namespace *user_ns)
@@ -439,7 +446,12 @@ void fastipc_msg_info_fill(struct fastipc_endpoint *ep, struct fastipc_slot *slo
 		info->caller_uid = info->uid;
 		info->caller_gid = info->gid;
 	}
-	info->reserved0 = 0;
+	info->nfds = fastipc_fds_count(slot->fds);
+	if (slot->fds) {
+		info->flags |= FASTIPC_MSG_FDS_TRUNC;
+		fastipc_fds_release(slot->fds);
+		slot->fds = NULL;
+	}
 	info->reserved = 0;
 	trace_fastipc_receive(ep->id, slot->token, slot->opcode, slot->len);
 }

@@ -465,6 +465,9 @@ static int fastipc_uring_send(struct fastipc_port *port, struct io_uring_cmd *cm
 	/* Waiting for room would take a worker thread: not offered here. */
 	if (arg->flags & FASTIPC_SEND_WAIT)
 		return -EINVAL;
+	/* Descriptors are resolved in the sender's task, which a worker is not. */
+	if (arg->flags & FASTIPC_SEND_FDS)
+		return -EOPNOTSUPP;
 	ret = fastipc_send_msg(port, arg, false, nonblock);
 	if (ret == -EFAULT && nonblock)
 		return -EAGAIN;
@@ -545,7 +548,7 @@ static int fastipc_uring_reply(struct fastipc_port *port, const struct fastipc_u
 	if (IS_ERR(ep))
 		return PTR_ERR(ep);
 	ret = fastipc_reply(ep, arg->token, arg->status, u64_to_user_ptr(arg->addr), arg->len,
-			    false, nonblock, NULL);
+			    NULL, false, nonblock, NULL);
 	/* The token is still held after a fault: the worker answers it. */
 	return ret == -EFAULT && nonblock ? -EAGAIN : ret;
 }

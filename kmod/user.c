@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Per-user limits: how many endpoints a user may own and how many one-way
+ * Per-user limits: how many endpoints a user may own, how many one-way
  * messages a user may have waiting, in all endpoints' pools and in any one
- * endpoint's, so one user cannot exhaust what every other user of the
- * machine shares, and a server that never releases messages holds only its
- * share of a sender's quota. Pinned memory is limited separately, by
+ * endpoint's, and how many descriptors its messages may carry in flight,
+ * so one user cannot exhaust what every other user of the machine shares
+ * nor pin files without bound, and a server that never releases messages
+ * holds only its share of a sender's quota. Pinned memory is limited separately, by
  * RLIMIT_MEMLOCK (buf.c).
  *
  * A port is charged to the user who opened it (its file's euid), as a file
@@ -81,6 +82,13 @@ module_param_cb(max_oneway_per_sender, &fastipc_limit_ops, &max_oneway_per_sende
 __MODULE_PARM_TYPE(max_oneway_per_sender, "uint");
 MODULE_PARM_DESC(max_oneway_per_sender,
 		 "one-way messages one user may have waiting in one endpoint (EDQUOT)");
+
+/* As a UNIX socket's in-flight descriptors; ETOOMANYREFS beyond. */
+static struct fastipc_limit max_fds_per_user = { 1024, 1, INT_MAX };
+module_param_cb(max_fds_per_user, &fastipc_limit_ops, &max_fds_per_user, 0644);
+__MODULE_PARM_TYPE(max_fds_per_user, "uint");
+MODULE_PARM_DESC(max_fds_per_user,
+		 "descriptors one user's messages may carry, sent and not yet received (ETOOMANYREFS)");
 
 static DEFINE_HASHTABLE(fastipc_users, 6);
 static DEFINE_SPINLOCK(fastipc_users_lock);
@@ -159,6 +167,21 @@ bool fastipc_user_oneway_room(struct fastipc_user *user)
 bool fastipc_user_oneway_room_at(unsigned long n)
 {
 	return n < READ_ONCE(max_oneway_per_sender.val);
+}
+
+/* Charge @n descriptors in flight to @user. */
+bool fastipc_user_charge_fds(struct fastipc_user *user, unsigned int n)
+{
+	if (atomic_add_return(n, &user->fds) > READ_ONCE(max_fds_per_user.val)) {
+		atomic_sub(n, &user->fds);
+		return false;
+	}
+	return true;
+}
+
+void fastipc_user_uncharge_fds(struct fastipc_user *user, unsigned int n)
+{
+	atomic_sub(n, &user->fds);
 }
 
 void fastipc_user_uncharge_oneway(struct fastipc_user *user)

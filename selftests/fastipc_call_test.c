@@ -285,13 +285,17 @@ TEST_F(echo, call_rejects_bad_arguments)
 	int i;
 
 	bad = call;
-	bad.flags = 1;
+	bad.flags = 1U << 2;
+	EXPECT_EQ(-EINVAL, fipc_ioctl(self->c.fd, FASTIPC_IOC_CALL, &bad));
+	/* The descriptor fields are reserved without FASTIPC_CALL_FDS. */
+	bad = call;
+	bad.nfds = 1;
 	EXPECT_EQ(-EINVAL, fipc_ioctl(self->c.fd, FASTIPC_IOC_CALL, &bad));
 	bad = call;
-	bad.reserved0 = 1;
+	bad.fds_addr = 1;
 	EXPECT_EQ(-EINVAL, fipc_ioctl(self->c.fd, FASTIPC_IOC_CALL, &bad));
 	bad = call;
-	bad.reserved[0] = 1;
+	bad.fds_cap = 1;
 	EXPECT_EQ(-EINVAL, fipc_ioctl(self->c.fd, FASTIPC_IOC_CALL, &bad));
 	/* The reply room must fit the buffer. */
 	bad = call;
@@ -587,15 +591,19 @@ TEST_F(manual, reply_flags_and_reserved_fields_are_checked)
 	EXPECT_EQ(-EINVAL, fipc_ioctl(self->ep.fd, FASTIPC_IOC_SERVE, &s));
 	s.flags = FASTIPC_SERVE_NONBLOCK;
 	EXPECT_EQ(-EINVAL, fipc_ioctl(self->ep.fd, FASTIPC_IOC_SERVE, &s));
-	s.flags = FASTIPC_SERVE_RECV | (1U << 3);
+	s.flags = FASTIPC_SERVE_RECV | (1U << 5);
 	EXPECT_EQ(-EINVAL, fipc_ioctl(self->ep.fd, FASTIPC_IOC_SERVE, &s));
+	/* The descriptor fields are reserved without FASTIPC_SERVE_FDS. */
 	s.flags = FASTIPC_SERVE_RECV | FASTIPC_SERVE_NONBLOCK;
-	s.reserved[0] = 1;
+	s.fds_addr = 1;
 	EXPECT_EQ(-EINVAL, fipc_ioctl(self->ep.fd, FASTIPC_IOC_SERVE, &s));
-	s.reserved[0] = 0;
-	s.reserved[1] = 1;
+	s.fds_addr = 0;
+	s.fds_cap = 1;
 	EXPECT_EQ(-EINVAL, fipc_ioctl(self->ep.fd, FASTIPC_IOC_SERVE, &s));
-	s.reserved[1] = 0;
+	s.fds_cap = 0;
+	s.nfds = 1;
+	EXPECT_EQ(-EINVAL, fipc_ioctl(self->ep.fd, FASTIPC_IOC_SERVE, &s));
+	s.nfds = 0;
 	EXPECT_EQ(-EAGAIN, fipc_ioctl(self->ep.fd, FASTIPC_IOC_SERVE, &s));
 }
 

@@ -45,7 +45,9 @@ TEST_F(out, serve_overwrites_every_out_field)
 	s.reply_token = 0;
 	s.reply_addr = 0;
 	s.reply_len = 0;
-	memset(s.reserved, 0, sizeof(s.reserved));
+	s.fds_addr = 0;
+	s.nfds = 0;
+	s.fds_cap = 0;
 	ASSERT_EQ(0, fipc_ioctl(self->ep.fd, FASTIPC_IOC_SERVE, &s));
 	EXPECT_EQ(FASTIPC_MSG_ONEWAY, s.msg_flags);
 	EXPECT_EQ(3, s.opcode);
@@ -59,8 +61,9 @@ TEST_F(out, serve_overwrites_every_out_field)
 	EXPECT_GE(s.offset, self->ep.pool_off);
 	EXPECT_LT(s.offset, self->ep.pool_len);
 	EXPECT_FALSE(looks_like_kernel_address(s.token));
-	EXPECT_EQ(0, s.reserved[0]);
-	EXPECT_EQ(0, s.reserved[1]);
+	EXPECT_EQ(0, s.nfds);
+	EXPECT_EQ(0, s.fds_addr);
+	EXPECT_EQ(0, s.fds_cap);
 
 	/* A reply alone receives nothing: every out field comes back zero. */
 	s.flags = FASTIPC_SERVE_REPLY;
@@ -90,6 +93,7 @@ TEST_F(out, call_overwrites_status_and_reply_length)
 
 	call.status = (int32_t)0xa5a5a5a5;
 	call.reply_len = 0xa5a5a5a5;
+	call.reply_nfds = 0xa5a5a5a5;
 	ASSERT_EQ(0, fipc_async_start(&a, self->c.fd, &call));
 	ASSERT_EQ(0, fipc_recv(self->ep.fd, &msg));
 	EXPECT_FALSE(looks_like_kernel_address(msg.token));
@@ -97,9 +101,10 @@ TEST_F(out, call_overwrites_status_and_reply_length)
 	ASSERT_EQ(0, fipc_async_join(&a));
 	EXPECT_EQ(0, a.call.status);
 	EXPECT_EQ(0, a.call.reply_len);
-	EXPECT_EQ(0, a.call.reserved0);
-	EXPECT_EQ(0, a.call.reserved[0]);
-	EXPECT_EQ(0, a.call.reserved[1]);
+	EXPECT_EQ(0, a.call.nfds);
+	EXPECT_EQ(0, a.call.fds_addr);
+	EXPECT_EQ(0, a.call.fds_cap);
+	EXPECT_EQ(0, a.call.reply_nfds);
 }
 
 TEST(version_and_register_write_only_their_out_fields)

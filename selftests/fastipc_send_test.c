@@ -208,15 +208,19 @@ TEST_F(oneway, send_rejects_bad_arguments_without_using_the_quota)
 	uint32_t i;
 
 	ASSERT_LE(0, unconnected);
-	s.flags = 1U << 1;
+	s.flags = 1U << 2;
 	EXPECT_EQ(-EINVAL, fipc_ioctl(self->c.fd, FASTIPC_IOC_SEND, &s));
 	s.flags = 0;
-	s.reserved0 = 1;
+	/* The descriptor fields are reserved without FASTIPC_SEND_FDS. */
+	s.nfds = 1;
 	EXPECT_EQ(-EINVAL, fipc_ioctl(self->c.fd, FASTIPC_IOC_SEND, &s));
-	s.reserved0 = 0;
-	s.reserved[1] = 1;
+	s.nfds = 0;
+	s.fds_addr = 1;
 	EXPECT_EQ(-EINVAL, fipc_ioctl(self->c.fd, FASTIPC_IOC_SEND, &s));
-	s.reserved[1] = 0;
+	s.fds_addr = 0;
+	s.reserved = 1;
+	EXPECT_EQ(-EINVAL, fipc_ioctl(self->c.fd, FASTIPC_IOC_SEND, &s));
+	s.reserved = 0;
 	EXPECT_EQ(-EFAULT, fipc_ioctl(self->c.fd, FASTIPC_IOC_SEND, NULL));
 	for (i = 0; i <= self->quota; i++) {
 		EXPECT_EQ(-EMSGSIZE, fipc_send(self->c.fd, 0, 1, self->c.buf, SLOT + 1));

@@ -916,22 +916,26 @@ TEST_F(uring, send_rejects_wait_unknown_flags_and_nonzero_reserved_fields)
 	bad.flags = FASTIPC_SEND_WAIT;
 	EXPECT_EQ(-EINVAL, run_cmd(&self->ring, self->c.fd, FASTIPC_URING_SEND, &bad,
 				   sizeof(bad), NULL));
-	bad.flags = 1U << 1;
+	bad.flags = 1U << 2;
 	EXPECT_EQ(-EINVAL, run_cmd(&self->ring, self->c.fd, FASTIPC_URING_SEND, &bad,
 				   sizeof(bad), NULL));
+	/* Descriptors are for the ioctl only. */
+	bad.flags = FASTIPC_SEND_FDS;
+	EXPECT_EQ(-EOPNOTSUPP, run_cmd(&self->ring, self->c.fd, FASTIPC_URING_SEND, &bad,
+				       sizeof(bad), NULL));
 	bad.flags = FASTIPC_SEND_WAIT | 1U << 31;
 	EXPECT_EQ(-EINVAL, run_cmd(&self->ring, self->c.fd, FASTIPC_URING_SEND, &bad,
 				   sizeof(bad), NULL));
 	bad = good;
-	bad.reserved0 = 1;
+	bad.nfds = 1;
 	EXPECT_EQ(-EINVAL, run_cmd(&self->ring, self->c.fd, FASTIPC_URING_SEND, &bad,
 				   sizeof(bad), NULL));
 	bad = good;
-	bad.reserved[0] = 1;
+	bad.fds_addr = 1;
 	EXPECT_EQ(-EINVAL, run_cmd(&self->ring, self->c.fd, FASTIPC_URING_SEND, &bad,
 				   sizeof(bad), NULL));
 	bad = good;
-	bad.reserved[1] = 1;
+	bad.reserved = 1;
 	EXPECT_EQ(-EINVAL, run_cmd(&self->ring, self->c.fd, FASTIPC_URING_SEND, &bad,
 				   sizeof(bad), NULL));
 	EXPECT_EQ(-EAGAIN, fipc_recv_nonblock(self->ep.fd, NULL));
@@ -1075,7 +1079,7 @@ TEST_F(uring, recv_of_a_forwarded_call_records_its_forwarder_and_caller)
 	EXPECT_EQ((uint32_t)getpid(), rec->caller_pid);
 	EXPECT_EQ(geteuid(), rec->caller_uid);
 	EXPECT_EQ(getegid(), rec->caller_gid);
-	EXPECT_EQ(0, rec->reserved0);
+	EXPECT_EQ(0, rec->nfds);
 	EXPECT_EQ(0, rec->reserved);
 	for (i = REC; i < MSGS_LEN; i++) {
 		ASSERT_EQ(GUARD, self->msgs[i]) TH_LOG("byte %u", i);

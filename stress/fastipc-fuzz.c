@@ -354,13 +354,13 @@ enum { F_FLAGS = 1, F_RES, F_LEN, F_PTR, F_FD, F_TOKEN, F_ID };
 	FLD(st, req_len, F_LEN, FASTIPC_MAX_PAYLOAD),				\
 	FLD(st, reply_buf, F_ID, FASTIPC_MAX_BUFS),				\
 	FLD(st, reply_offset, F_LEN, CHUNK),					\
-	FLD(st, reply_cap, F_LEN, FASTIPC_MAX_PAYLOAD),				\
-	FLD(st, reserved0, F_RES, 0)
+	FLD(st, reply_cap, F_LEN, FASTIPC_MAX_PAYLOAD)
 #define SEND_FIELDS							\
 	FLD(fastipc_send, flags, F_FLAGS, FASTIPC_SEND_ALL),			\
 	FLD(fastipc_send, addr, F_PTR, 0),					\
 	FLD(fastipc_send, len, F_LEN, FASTIPC_MAX_PAYLOAD),			\
-	FLD(fastipc_send, reserved0, F_RES, 0)
+	FLD(fastipc_send, nfds, F_LEN, FASTIPC_MAX_FDS + 1),			\
+	FLD(fastipc_send, fds_addr, F_PTR, 0)
 
 static const struct field fields[C_RANDOM][12] = {
 	[C_VERSION] = {
@@ -398,19 +398,22 @@ static const struct field fields[C_RANDOM][12] = {
 	},
 	[C_CALL] = {
 		CALL_FIELDS(fastipc_call),
-		FLD(fastipc_call, reserved[0], F_RES, 0),
+		FLD(fastipc_call, nfds, F_LEN, FASTIPC_MAX_FDS + 1),
+		FLD(fastipc_call, fds_addr, F_PTR, 0),
+		FLD(fastipc_call, fds_cap, F_LEN, FASTIPC_MAX_FDS + 1),
 	},
 	[C_SEND] = {
 		SEND_FIELDS,
-		FLD(fastipc_send, reserved[1], F_RES, 0),
+		FLD(fastipc_send, reserved, F_RES, 0),
 	},
 	[C_SERVE] = {
 		FLD(fastipc_serve, flags, F_FLAGS, FASTIPC_SERVE_ALL),
 		FLD(fastipc_serve, reply_token, F_TOKEN, 0),
 		FLD(fastipc_serve, reply_addr, F_PTR, 0),
 		FLD(fastipc_serve, reply_len, F_LEN, FASTIPC_MAX_PAYLOAD),
-		FLD(fastipc_serve, reserved[0], F_RES, 0),
-		FLD(fastipc_serve, reserved[1], F_RES, 0),
+		FLD(fastipc_serve, fds_addr, F_PTR, 0),
+		FLD(fastipc_serve, nfds, F_LEN, FASTIPC_MAX_FDS + 1),
+		FLD(fastipc_serve, fds_cap, F_LEN, FASTIPC_MAX_FDS + 1),
 	},
 	[C_FORWARD] = {
 		FLD(fastipc_forward, flags, F_FLAGS, 0),
@@ -811,12 +814,13 @@ static const unsigned int ucmd_ops[5] = {
 static const struct field ufields[5][12] = {
 	{
 		CALL_FIELDS(fastipc_uring_call),
+		FLD(fastipc_uring_call, reserved0, F_RES, 0),
 		FLD(fastipc_uring_call, tag, F_TOKEN, 0),
 		FLD(fastipc_uring_call, reserved[1], F_RES, 0),
 	},
 	{
 		SEND_FIELDS,
-		FLD(fastipc_send, reserved[0], F_RES, 0),
+		FLD(fastipc_send, reserved, F_RES, 0),
 	},
 	{
 		FLD(fastipc_uring_recv, flags, F_FLAGS, 0),

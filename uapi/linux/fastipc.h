@@ -60,7 +60,79 @@
 #define FASTIPC_F_CORE		_BITULL(0)
 /* Asynchronous calls, sends, receives and replies through io_uring. */
 #define FASTIPC_F_URING		_BITULL(1)
-#define FASTIPC_F_ALL		(FASTIPC_F_CORE | FASTIPC_F_URING)
+/* Descriptors carried by calls, replies and one-way messages (DOC: descriptors). */
+#define FASTIPC_F_FDS		_BITULL(2)
+#define FASTIPC_F_ALL		(FASTIPC_F_CORE | FASTIPC_F_URING | FASTIPC_F_FDS)
+
+/* Descriptors one call, reply or one-way message may carry. */
+#define FASTIPC_MAX_FDS		16
+
+/**
+ * DOC: descriptors
+ *
+ * With feature bit FASTIPC_F_FDS, a call (FASTIPC_CALL_FDS), a one-way
+ * message (FASTIPC_SEND_FDS) and a reply (FASTIPC_SERVE_FDS with
+ * FASTIPC_SERVE_REPLY) may carry up to FASTIPC_MAX_FDS (16) file
+ * descriptors, as SCM_RIGHTS does over a UNIX socket. The sender names them
+ * in an array of __s32. They are resolved when the message is sent: a
+ * descriptor that is not open fails the command with EBADF and nothing is
+ * sent; closing them afterwards does not affect the message. The receiver
+ * gets new descriptors for the same open files only when it receives the
+ * message, installed by the kernel into its own descriptor table, in its own
+ * task: a server's FASTIPC_IOC_SERVE receive, or a caller's FASTIPC_IOC_CALL
+ * as it returns with the reply. Until then the files are held by the message,
+ * and released if the message never reaches its receiver: a call cancelled
+ * (timeout, signal, FASTIPC_URING_CANCEL) while queued, a reply to a caller
+ * who gave up, a message refused by any error, a message still queued or held
+ * when its endpoint dies. A server that dies holding a received message has
+ * the descriptors in its own table already: they close with it.
+ *
+ * The receiver gives an array and its capacity; the command reports how many
+ * descriptors the message carried, and the first min(carried, capacity)
+ * entries of the array are the new descriptors, in the order sent, or -1 for
+ * one that could not be installed: RLIMIT_NOFILE reached (EMFILE), or the
+ * LSM refused it. Descriptors beyond the capacity, or not installed, are
+ * closed; on a received message FASTIPC_MSG_FDS_TRUNC then says so, as
+ * MSG_CTRUNC does. The message itself is always received: a full descriptor
+ * table never holds up a server or loses a message. If the array cannot be
+ * written, nothing is installed and all are closed (FASTIPC_MSG_FDS_TRUNC).
+ * FASTIPC_CALL_FDS_CLOEXEC and FASTIPC_SERVE_FDS_CLOEXEC install them with
+ * O_CLOEXEC.
+ *
+ * What may be carried: regular files (memfds included: a sealed memfd is the
+ * way to hand over a large payload without copying it), directories, pipes
+ * and FIFOs, O_PATH descriptors of those, and /dev/fastipc ports that are
+ * endpoints or clients. A port is not carried itself: the receiver gets a new
+ * client port connected to the same endpoint (not the sender's port, its
+ * buffers or its calls, and never the power to serve the endpoint), usable at
+ * once for calls once it has a buffer, or for FASTIPC_CONNECT_FD. Anything
+ * else fails the command with EOPNOTSUPP and nothing is sent: sockets, device
+ * files, io_uring, epoll, eventfd and every other anonymous-inode file, and
+ * ports with no role. The reason is reference cycles. An endpoint dies only
+ * when its own port is released; a message queued in it holds its files
+ * until then. A file that can itself hold files (a UNIX socket's queue, an
+ * io_uring's registered files, a port's parked calls, a binder or FUSE
+ * device) could hold the endpoint's port, directly or through further such
+ * files, and the endpoint would then keep itself alive for ever, with
+ * nothing left that could release it (the kernel's UNIX socket garbage
+ * collector does not know fastipc's references). The files allowed hold
+ * nothing of the kind, and a carried port holds only the endpoint's memory,
+ * not its port, so no cycle can form.
+ *
+ * A message's descriptors count, from send until they are installed or
+ * closed, against the in-flight limit of the user who opened the sending
+ * port: max_fds_per_user (module parameter, default 1024) over all
+ * endpoints. Over it, the command fails with ETOOMANYREFS, as sendmsg() does
+ * on a UNIX socket. A count above FASTIPC_MAX_FDS fails with E2BIG.
+ *
+ * FASTIPC_IOC_FORWARD carries none: a call's descriptors were installed in
+ * the forwarding server when it received the call and stay there. The reply
+ * of whichever server answers last carries its descriptors to the caller as
+ * usual. The io_uring commands take no descriptors: FASTIPC_URING_SEND with
+ * FASTIPC_SEND_FDS fails with EOPNOTSUPP; a message FASTIPC_URING_RECV
+ * receives has its descriptors closed (FASTIPC_MSG_FDS_TRUNC, with their
+ * number in the record's nfds), and so has a reply to FASTIPC_URING_CALL.
+ */
 
 /**
  * struct fastipc_version - FASTIPC_IOC_VERSION, what the running module implements
@@ -68,7 +140,8 @@
  * @abi_version: out, FASTIPC_ABI_VERSION of the running module.
  * @features: out, the FASTIPC_F_* bits the running module supports:
  *	FASTIPC_F_CORE covers every ioctl, FASTIPC_F_URING the io_uring
- *	commands. Later additions appear as new bits.
+ *	commands, FASTIPC_F_FDS descriptors carried by messages. Later
+ *	additions appear as new bits.
  * @reserved: must be 0.
  *
  * Works on any port. The ABI version changes only for incompatible changes.
@@ -345,7 +418,9 @@ struct fastipc_connect {
 
 /**
  * struct fastipc_call - FASTIPC_IOC_CALL, send a request and wait for the reply
- * @flags: must be 0.
+ * @flags: FASTIPC_CALL_FDS: the request carries @nfds descriptors from
+ *	@fds_addr, and the reply's go there (DOC: descriptors);
+ *	FASTIPC_CALL_FDS_CLOEXEC: install the reply's with O_CLOEXEC.
  * @opcode: in, the request's opcode, passed to the server unchanged.
  * @req_addr: in, the request payload in any readable memory of the caller.
  * @req_len: in, its length, 0..the endpoint's slot size.
@@ -362,8 +437,17 @@ struct fastipc_connect {
  *	is kept across restarts.
  * @reply_len: out, the reply's length; the reply is at @reply_offset in
  *	@reply_buf.
- * @reserved0: must be 0.
- * @reserved: must be 0.
+ * @nfds: in, with FASTIPC_CALL_FDS: how many descriptors the request
+ *	carries, 0..FASTIPC_MAX_FDS. Else must be 0.
+ * @fds_addr: in, with FASTIPC_CALL_FDS: an array of __s32 holding the
+ *	request's descriptors, and where the reply's are written. Else must be
+ *	0.
+ * @fds_cap: in, with FASTIPC_CALL_FDS: room in the array for the reply's
+ *	descriptors, 0..FASTIPC_MAX_FDS. Else must be 0.
+ * @reply_nfds: out, how many descriptors the reply carried; the first
+ *	min(@reply_nfds, @fds_cap) entries of the array are the caller's new
+ *	descriptors, or -1 for one not installed. Without FASTIPC_CALL_FDS the
+ *	reply's descriptors are all closed and only counted here.
  *
  * On a client port: sends a request to the endpoint and sleeps until a server
  * replies. The request is copied once, from @req_addr into a free slot of the
@@ -387,8 +471,18 @@ struct fastipc_connect {
  * Errors:
  *
  * EINVAL
- *	Non-zero @flags or reserved field; the reply room does not fit in
- *	@reply_buf.
+ *	Unknown flag; FASTIPC_CALL_FDS_CLOEXEC without FASTIPC_CALL_FDS;
+ *	descriptor fields without FASTIPC_CALL_FDS; the reply room does not fit
+ *	in @reply_buf.
+ * E2BIG
+ *	@nfds or @fds_cap above FASTIPC_MAX_FDS.
+ * EBADF
+ *	One of the request's descriptors is not open (nothing was sent).
+ * EOPNOTSUPP
+ *	One of them is of a kind no message carries (DOC: descriptors).
+ * ETOOMANYREFS
+ *	The user who opened the port has max_fds_per_user descriptors in
+ *	flight already.
  * ENOTCONN
  *	The port has no role.
  * EBADFD
@@ -432,18 +526,29 @@ struct fastipc_call {
 	__s32 status;
 	__aligned_u64 timeout_ns;
 	__u32 reply_len;
-	__u32 reserved0;
-	__aligned_u64 reserved[2];
+	__u32 nfds;
+	__aligned_u64 fds_addr;
+	__u32 fds_cap;
+	__u32 reply_nfds;
 };
+
+#define FASTIPC_CALL_FDS		_BITUL(0)
+#define FASTIPC_CALL_FDS_CLOEXEC	_BITUL(1)
+#define FASTIPC_CALL_ALL		(FASTIPC_CALL_FDS | FASTIPC_CALL_FDS_CLOEXEC)
 
 /**
  * struct fastipc_send - FASTIPC_IOC_SEND and FASTIPC_URING_SEND, a one-way message
  * @flags: FASTIPC_SEND_WAIT: if no slot may be taken, sleep (without timeout)
  *	until one may, instead of failing with EAGAIN or EDQUOT.
+ *	FASTIPC_SEND_FDS: the message carries @nfds descriptors from @fds_addr
+ *	(DOC: descriptors).
  * @opcode: in, the message's opcode, passed to the server unchanged.
  * @addr: in, the payload in any readable memory of the sender.
  * @len: in, its length, 0..the endpoint's slot size.
- * @reserved0: must be 0.
+ * @nfds: in, with FASTIPC_SEND_FDS: how many descriptors,
+ *	0..FASTIPC_MAX_FDS. Else must be 0.
+ * @fds_addr: in, with FASTIPC_SEND_FDS: an array of @nfds __s32
+ *	descriptors. Else must be 0.
  * @reserved: must be 0.
  *
  * On a client port: delivers a one-way message and returns without waiting
@@ -461,7 +566,18 @@ struct fastipc_call {
  * Errors:
  *
  * EINVAL
- *	Unknown flag or non-zero reserved field.
+ *	Unknown flag, non-zero reserved field, descriptor fields without
+ *	FASTIPC_SEND_FDS.
+ * E2BIG
+ *	@nfds above FASTIPC_MAX_FDS.
+ * EBADF
+ *	One of the descriptors is not open (nothing was sent).
+ * EOPNOTSUPP
+ *	One of them is of a kind no message carries (DOC: descriptors); or
+ *	FASTIPC_SEND_FDS on FASTIPC_URING_SEND.
+ * ETOOMANYREFS
+ *	The user who opened the port has max_fds_per_user descriptors in
+ *	flight already.
  * ENOTCONN
  *	The port has no role.
  * EBADFD
@@ -493,12 +609,14 @@ struct fastipc_send {
 	__u32 opcode;
 	__aligned_u64 addr;
 	__u32 len;
-	__u32 reserved0;
-	__aligned_u64 reserved[2];
+	__u32 nfds;
+	__aligned_u64 fds_addr;
+	__aligned_u64 reserved;
 };
 
 #define FASTIPC_SEND_WAIT	_BITUL(0)
-#define FASTIPC_SEND_ALL	FASTIPC_SEND_WAIT
+#define FASTIPC_SEND_FDS	_BITUL(1)
+#define FASTIPC_SEND_ALL	(FASTIPC_SEND_WAIT | FASTIPC_SEND_FDS)
 
 /**
  * struct fastipc_serve - FASTIPC_IOC_SERVE, reply and receive
@@ -506,7 +624,9 @@ struct fastipc_send {
  *	FASTIPC_SERVE_RECV to then receive the next message;
  *	FASTIPC_SERVE_NONBLOCK to fail with EAGAIN instead of sleeping when no
  *	message is waiting (no effect without RECV). At least one of REPLY and
- *	RECV is required.
+ *	RECV is required. FASTIPC_SERVE_FDS: the reply carries @nfds
+ *	descriptors from @fds_addr, and the received message's go there (DOC:
+ *	descriptors); FASTIPC_SERVE_FDS_CLOEXEC: install those with O_CLOEXEC.
  * @reply_status: in, with REPLY: the status word the caller gets. Ignored for
  *	a one-way message.
  * @reply_token: in, with REPLY: the token of the message being answered.
@@ -517,7 +637,9 @@ struct fastipc_send {
  *	endpoint the call passed through); 0 for a one-way message.
  *	Without FASTIPC_SERVE_REPLY the four reply fields must be 0.
  * @msg_flags: out, FASTIPC_MSG_ONEWAY for a one-way message,
- *	FASTIPC_MSG_FORWARDED for a call another server forwarded here, else 0.
+ *	FASTIPC_MSG_FORWARDED for a call another server forwarded here,
+ *	FASTIPC_MSG_FDS_TRUNC if some of its descriptors were closed rather
+ *	than installed; else 0.
  * @token: out, the received message's token, for the reply (or the release
  *	of a one-way message's slot). Each token is answered once.
  * @offset: out, where the payload starts, as a byte offset from the start of
@@ -536,7 +658,17 @@ struct fastipc_send {
  *	asks for was chosen by its forwarder, not by its caller.
  * @caller_uid: out, like @uid, for that process.
  * @caller_gid: out, like @gid, for that process.
- * @reserved: must be 0.
+ * @fds_addr: in, with FASTIPC_SERVE_FDS: an array of __s32 holding the
+ *	reply's descriptors, and where the received message's are written.
+ *	Else must be 0.
+ * @nfds: in, with FASTIPC_SERVE_FDS and REPLY: how many descriptors the
+ *	reply carries, 0..FASTIPC_MAX_FDS; else must be 0 on input. Out, how
+ *	many the received message carried: the first min(@nfds, @fds_cap)
+ *	entries of the array are the new descriptors, or -1 for one not
+ *	installed. Without FASTIPC_SERVE_FDS they are all closed and only
+ *	counted.
+ * @fds_cap: in, with FASTIPC_SERVE_FDS: room in the array for the received
+ *	message's descriptors, 0..FASTIPC_MAX_FDS. Else must be 0.
  *
  * On an endpoint port: answers one held message, receives the next one, or
  * both in that order in one system call. The out fields are all 0 after a
@@ -557,7 +689,8 @@ struct fastipc_send {
  * An interrupted receive takes nothing and restarts, or fails with EINTR. The
  * struct is then written back, out fields 0, and if a reply went out first
  * with FASTIPC_SERVE_REPLY cleared and the four reply fields 0: the restart,
- * or the same struct issued again after EINTR, only receives.
+ * or the same struct issued again after EINTR, only receives. @nfds is then
+ * 0 too.
  *
  * Errors of the reply part (nothing is received):
  *
@@ -566,7 +699,11 @@ struct fastipc_send {
  *	answered or forwarded, never issued, issued by another endpoint, or
  *	being answered or forwarded by another thread at this moment.
  * EINVAL
- *	Non-zero @reply_len for a one-way message. The token is still held.
+ *	Non-zero @reply_len, or descriptors, for a one-way message. The token
+ *	is still held.
+ * EBADF, EOPNOTSUPP, ETOOMANYREFS
+ *	As for FASTIPC_IOC_CALL's descriptors, checked before the token is
+ *	looked up. The token is still held.
  * EMSGSIZE
  *	@reply_len exceeds the caller's reply room: its reply_cap, or the
  *	max_reply of this endpoint or of an endpoint the call was forwarded
@@ -597,8 +734,11 @@ struct fastipc_send {
  * Other errors:
  *
  * EINVAL
- *	Unknown flag, neither REPLY nor RECV, non-zero reserved field, or
- *	non-zero reply fields without REPLY.
+ *	Unknown flag, neither REPLY nor RECV, non-zero reply fields (@nfds
+ *	included) without REPLY, descriptor fields or
+ *	FASTIPC_SERVE_FDS_CLOEXEC without FASTIPC_SERVE_FDS.
+ * E2BIG
+ *	@nfds or @fds_cap above FASTIPC_MAX_FDS.
  * EBADFD
  *	The port is not an endpoint.
  */
@@ -619,17 +759,23 @@ struct fastipc_serve {
 	__u32 caller_pid;
 	__u32 caller_uid;
 	__u32 caller_gid;
-	__aligned_u64 reserved[2];
+	__aligned_u64 fds_addr;
+	__u32 nfds;
+	__u32 fds_cap;
 };
 
 #define FASTIPC_SERVE_REPLY	_BITUL(0)
 #define FASTIPC_SERVE_RECV	_BITUL(1)
 #define FASTIPC_SERVE_NONBLOCK	_BITUL(2)
+#define FASTIPC_SERVE_FDS	_BITUL(3)
+#define FASTIPC_SERVE_FDS_CLOEXEC _BITUL(4)
 #define FASTIPC_SERVE_ALL	(FASTIPC_SERVE_REPLY | FASTIPC_SERVE_RECV | \
-				 FASTIPC_SERVE_NONBLOCK)
+				 FASTIPC_SERVE_NONBLOCK | FASTIPC_SERVE_FDS | \
+				 FASTIPC_SERVE_FDS_CLOEXEC)
 
 #define FASTIPC_MSG_ONEWAY	_BITUL(0)
 #define FASTIPC_MSG_FORWARDED	_BITUL(1)
+#define FASTIPC_MSG_FDS_TRUNC	_BITUL(2)
 
 /**
  * struct fastipc_forward - FASTIPC_IOC_FORWARD, hand a call on to another endpoint
@@ -658,6 +804,9 @@ struct fastipc_serve {
  * original caller is in caller_pid, caller_uid and caller_gid. The caller's
  * timeout_ns keeps running across forwards, and its reply room shrinks to the
  * target's max_reply if that is smaller.
+ *
+ * The new request carries no descriptors (DOC: descriptors): the call's
+ * own were installed in this server when it received the call.
  *
  * Errors (@target_fd, the target's flags and @len are checked before the
  * token is looked up):
@@ -779,7 +928,8 @@ struct fastipc_forward {
  * read.
  *
  * CQE: res is the reply's length, big_cqe[0] the server's status word (an
- * __s32, sign-extended). Errors as FASTIPC_IOC_CALL's, but never EINTR or
+ * __s32, sign-extended). The call has no room for descriptors: a reply's
+ * are closed. Errors as FASTIPC_IOC_CALL's, but never EINTR or
  * ETIMEDOUT; ECANCELED the call was cancelled (FASTIPC_URING_CANCEL, ring
  * closed, or still waiting for a slot when its submitter exited) and the
  * server's reply, if it comes, gets ECANCELED.
@@ -799,7 +949,8 @@ struct fastipc_uring_call {
 
 /**
  * struct fastipc_msg_info - a received message, as FASTIPC_URING_RECV stores it
- * @flags: FASTIPC_IOC_SERVE's msg_flags: FASTIPC_MSG_ONEWAY, FASTIPC_MSG_FORWARDED.
+ * @flags: FASTIPC_IOC_SERVE's msg_flags: FASTIPC_MSG_ONEWAY, FASTIPC_MSG_FORWARDED,
+ *	FASTIPC_MSG_FDS_TRUNC.
  * @opcode: the message's opcode.
  * @token: the message's token, for FASTIPC_URING_REPLY or FASTIPC_IOC_SERVE.
  * @offset: where the payload is in the pool's registered buffer.
@@ -810,7 +961,8 @@ struct fastipc_uring_call {
  * @caller_pid: the caller's thread-group id likewise.
  * @caller_uid: the caller's euid likewise.
  * @caller_gid: the caller's egid likewise.
- * @reserved0: written as 0.
+ * @nfds: how many descriptors the message carried; an io_uring receive
+ *	installs none, so they are closed (FASTIPC_MSG_FDS_TRUNC).
  * @reserved: written as 0.
  *
  * The fields mean what FASTIPC_IOC_SERVE's out fields of the same names mean,
@@ -830,7 +982,7 @@ struct fastipc_msg_info {
 	__u32 caller_pid;
 	__u32 caller_uid;
 	__u32 caller_gid;
-	__u32 reserved0;
+	__u32 nfds;
 	__aligned_u64 reserved;
 };
 
