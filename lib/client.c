@@ -742,6 +742,89 @@ int fastipc_call_copy(struct fastipc_client *cl, uint32_t opcode, const void *re
 	return client_call(cl, opcode, req, req_len, buf, cap, reply, timeout_ns);
 }
 
+/* After -EINVAL from a command carrying descriptors: -EOPNOTSUPP if the module has none. */
+static int fds_einval(int fd)
+{
+	unsigned long long features = 0;
+	unsigned int abi;
+
+	if (!fastipc_version(fd, &abi, &features) && !(features & FASTIPC_F_FDS))
+		return -EOPNOTSUPP;
+	return -EINVAL;
+}
+
+int fastipc_call_fds(struct fastipc_client *cl, uint32_t opcode, const void *req,
+		     uint32_t req_len, const int *fds, unsigned int nfds,
+		     struct fastipc_reply *reply, int *reply_fds, unsigned int *reply_nfds,
+		     uint64_t timeout_ns)
+{
+	/* One array: the request's descriptors in, the reply's out. */
+	int32_t arr[FASTIPC_MAX_FDS];
+	struct fastipc_call call;
+	struct tbuf *t;
+	unsigned int i;
+	int ret;
+
+	if (opcode >= FASTIPC_OPCODE_RESERVED)
+		return -EINVAL;
+	if (nfds > FASTIPC_MAX_FDS)
+		return -E2BIG;
+	ret = tbuf_get(cl, &t);
+	if (ret)
+		return ret;
+	for (i = 0; i < nfds; i++)
+		arr[i] = fds[i];
+	memset(&call, 0, sizeof(call));
+	call.flags = FASTIPC_CALL_FDS | FASTIPC_CALL_FDS_CLOEXEC;
+	call.opcode = opcode;
+	call.req_addr = (uintptr_t)req;
+	call.req_len = req_len;
+	call.reply_buf = t->id;
+	call.reply_cap = cl->reply_size;
+	call.timeout_ns = timeout_ns;
+	call.nfds = nfds;
+	call.fds_addr = (uintptr_t)arr;
+	call.fds_cap = reply_fds ? FASTIPC_MAX_FDS : 0;
+	ret = call_ioctl(cl, t->port->fd, &call);
+	if (ret == -EINVAL)
+		return fds_einval(t->port->fd);
+	if (ret)
+		return ret;
+	reply->data = t->mem;
+	reply->len = call.reply_len;
+	reply->status = call.status;
+	for (i = 0; reply_fds && i < call.reply_nfds && i < FASTIPC_MAX_FDS; i++)
+		reply_fds[i] = arr[i];
+	if (reply_nfds)
+		*reply_nfds = call.reply_nfds;
+	return 0;
+}
+
+int fastipc_send_fds(struct fastipc_client *cl, uint32_t opcode, const void *data,
+		     uint32_t len, const int *fds, unsigned int nfds, unsigned int flags)
+{
+	int32_t arr[FASTIPC_MAX_FDS];
+	struct fastipc_send send;
+	unsigned int i;
+	int ret;
+
+	if (flags & ~FASTIPC_SEND_WAIT)
+		return -EINVAL;
+	if (nfds > FASTIPC_MAX_FDS)
+		return -E2BIG;
+	ret = fastipc_send_init(&send, opcode, data, len, flags | FASTIPC_SEND_FDS);
+	if (ret)
+		return ret;
+	for (i = 0; i < nfds; i++)
+		arr[i] = fds[i];
+	send.nfds = nfds;
+	send.fds_addr = (uintptr_t)arr;
+	do
+		ret = fastipc_ioctl(cl->fd, FASTIPC_IOC_SEND, &send);
+	while (ret == -EINTR && !cl->eintr);
+	return ret == -EINVAL ? fds_einval(cl->fd) : ret;
+}
+
 int fastipc_send(struct fastipc_client *cl, uint32_t opcode, const void *data, uint32_t len,
 		 unsigned int flags)
 {

@@ -95,7 +95,19 @@ struct fastipc_answer {
 	bool handled;		/* a handler ran (the message was not a wake) */
 	int32_t status;
 	uint32_t reply_len;	/* bytes of the reply room to send */
+	uint32_t reply_nfds;	/* descriptors the reply carries: */
+	int32_t reply_fds[FASTIPC_MAX_FDS];	/* dups, closed once sent */
 };
+
+/*
+ * fastipc_server_receive() for a message whose @nfds descriptors were
+ * installed at @fds (NULL if none), which it closes once the handler has
+ * run, but for those the handler kept; with @reply_fds, the reply's
+ * descriptors, duplicated, go in @ans for the caller to send and close.
+ */
+void fastipc_server_receive_fds(struct fastipc_server *srv, const struct fastipc_msg_info *mi,
+				int32_t *fds, uint32_t nfds, bool reply_fds, void *reply,
+				struct fastipc_answer *ans);
 
 /*
  * Runs the handler of the message @mi describes, with @reply (of

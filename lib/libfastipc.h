@@ -315,6 +315,62 @@ int fastipc_call_copy(struct fastipc_client *client, uint32_t opcode, const void
 int fastipc_send(struct fastipc_client *client, uint32_t opcode, const void *data, uint32_t len,
 		 unsigned int flags);
 
+/**
+ * fastipc_call_fds() - make a call that carries descriptors
+ * @client: the client
+ * @opcode: as for fastipc_call()
+ * @req: as for fastipc_call()
+ * @req_len: as for fastipc_call()
+ * @fds: descriptors the request carries (may be NULL when @nfds is 0); the
+ *	server gets descriptors of its own for the same files, and these stay
+ *	open
+ * @nfds: how many, at most FASTIPC_MAX_FDS
+ * @reply: as for fastipc_call()
+ * @reply_fds: room for FASTIPC_MAX_FDS descriptors the reply may carry, or
+ *	NULL to take none (the reply's are then closed)
+ * @reply_nfds: where to store how many the reply carried, or NULL
+ * @timeout_ns: as for fastipc_call()
+ *
+ * fastipc_call() with descriptors, as SCM_RIGHTS passes them: they are
+ * taken when the call is made and reach the server's handler only when it
+ * receives the call. Never short-circuited: the call always goes through
+ * the device. The reply's descriptors are installed in this process, with
+ * O_CLOEXEC, as the call returns; the first *@reply_nfds entries of
+ * @reply_fds are then the caller's to close, -1 for one that could not be
+ * installed (RLIMIT_NOFILE). Only regular files (memfds, a sealed one being
+ * the way to hand over a large payload without copying it), directories,
+ * pipes and fastipc ports travel; a port arrives as a new client port of
+ * its endpoint, for fastipc_client_connect_fd().
+ *
+ * Return: as fastipc_call(), and -EBADF a descriptor of @fds is not open,
+ * -EOPNOTSUPP one of a kind no message carries (a socket, a device, an
+ * io_uring, ...) or a module without FASTIPC_F_FDS, -E2BIG @nfds above
+ * FASTIPC_MAX_FDS, -ETOOMANYREFS this user's messages carry
+ * max_fds_per_user descriptors in flight already. Nothing was sent then.
+ */
+int fastipc_call_fds(struct fastipc_client *client, uint32_t opcode, const void *req,
+		     uint32_t req_len, const int *fds, unsigned int nfds,
+		     struct fastipc_reply *reply, int *reply_fds, unsigned int *reply_nfds,
+		     uint64_t timeout_ns);
+
+/**
+ * fastipc_send_fds() - send a one-way message that carries descriptors
+ * @client: the client
+ * @opcode: as for fastipc_send()
+ * @data: as for fastipc_send()
+ * @len: as for fastipc_send()
+ * @fds: descriptors the message carries; they stay open here
+ * @nfds: how many, at most FASTIPC_MAX_FDS
+ * @flags: as for fastipc_send()
+ *
+ * fastipc_send() with descriptors, taken as for fastipc_call_fds().
+ *
+ * Return: as fastipc_send(), and the errors fastipc_call_fds() lists for
+ * descriptors.
+ */
+int fastipc_send_fds(struct fastipc_client *client, uint32_t opcode, const void *data,
+		     uint32_t len, const int *fds, unsigned int nfds, unsigned int flags);
+
 /* Server */
 
 /**
@@ -369,6 +425,22 @@ struct fastipc_server_params {
  * @reply: where the handler writes its reply; NULL for a one-way message.
  * @reply_cap: room at @reply; 0 for a one-way message.
  * @reply_len: the reply's length: 0 on entry, set by the handler.
+ * @fds: the descriptors the message carried (fastipc_call_fds(),
+ *	fastipc_send_fds()), installed in this process with O_CLOEXEC; -1 for
+ *	one that could not be (RLIMIT_NOFILE). The library closes them when
+ *	the handler returns: a handler keeps one by setting its entry to -1.
+ *	NULL when there are none. Servers on a ring (fastipc_ring_serve())
+ *	get none: the descriptors are closed and @flags has
+ *	FASTIPC_MSG_FDS_TRUNC.
+ * @nfds: how many entries @fds has.
+ * @reply_fds: descriptors the reply is to carry, set by the handler (NULL
+ *	on entry); they must stay open until the handler returns, and stay the
+ *	handler's: the caller gets descriptors of its own. Only a call through
+ *	the device made with fastipc_call_fds() takes them; a thread-pool or
+ *	dispatch server sends them, a ring server, a deferred or a
+ *	short-circuited call does not. A reply whose descriptors the device
+ *	refuses goes out without them, the caller's status being the error.
+ * @reply_nfds: how many, at most FASTIPC_MAX_FDS.
  */
 struct fastipc_msg {
 	uint32_t opcode;
@@ -384,6 +456,10 @@ struct fastipc_msg {
 	void *reply;
 	uint32_t reply_cap;
 	uint32_t reply_len;
+	int *fds;
+	uint32_t nfds;
+	const int *reply_fds;
+	uint32_t reply_nfds;
 };
 
 /**

@@ -27,6 +27,7 @@
  * whose wake found no slot (all held by deferred calls, say) leaves
  * wake_lost set, and the next answer through the device sends the wake.
  */
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,7 @@ struct worker {
 
 struct fastipc_server {
 	int fd;				/* the endpoint */
+	bool fds;			/* the module carries descriptors */
 	int wake_fd;			/* a client of it, for fastipc_server_stop() */
 	bool named;
 	char name[FASTIPC_NAME_MAX];
@@ -198,6 +200,15 @@ void fastipc_server_put(struct fastipc_server *srv)
 	free(srv);
 }
 
+/* Whether the module behind @fd carries descriptors (FASTIPC_F_FDS). */
+static bool server_has_fds(int fd)
+{
+	unsigned long long features = 0;
+	unsigned int abi;
+
+	return !fastipc_version(fd, &abi, &features) && (features & FASTIPC_F_FDS);
+}
+
 /* Makes @srv->fd an endpoint and @srv->wake_fd a client of it. */
 static int server_open(struct fastipc_server *srv, const struct fastipc_server_params *p,
 		       uint32_t nslots)
@@ -234,6 +245,7 @@ static int server_open(struct fastipc_server *srv, const struct fastipc_server_p
 	ret = fastipc_ioctl(srv->fd, FASTIPC_IOC_EP_CREATE, &ep);
 	if (ret)
 		return ret;
+	srv->fds = server_has_fds(srv->fd);
 
 	memset(&conn, 0, sizeof(conn));
 	conn.flags = FASTIPC_CONNECT_FD;
@@ -538,6 +550,11 @@ int fastipc_msg_defer(struct fastipc_msg *msg, struct fastipc_deferred **deferre
 	d->msg = *msg;
 	d->msg.reply = NULL;
 	d->msg.reply_len = 0;
+	/* Closed as the handler returns, unless it kept them; none to reply. */
+	d->msg.fds = NULL;
+	d->msg.nfds = 0;
+	d->msg.reply_fds = NULL;
+	d->msg.reply_nfds = 0;
 	d->srv = srv;
 	d->token = ctx->token;
 	d->local = ctx->local;
@@ -661,16 +678,56 @@ uint32_t fastipc_server_reply_size(const struct fastipc_server *srv)
 	return srv->reply_size;
 }
 
+/* Closes the received descriptors the handler did not keep. */
+static void close_fds(int32_t *fds, uint32_t nfds)
+{
+	uint32_t i;
+
+	for (i = 0; fds && i < nfds; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/* Duplicates the reply's descriptors @msg names into @ans: 0, or -errno. */
+static int32_t dup_reply_fds(const struct fastipc_msg *msg, struct fastipc_answer *ans)
+{
+	uint32_t i;
+	int fd;
+
+	if (msg->reply_nfds > FASTIPC_MAX_FDS)
+		return -E2BIG;
+	for (i = 0; i < msg->reply_nfds; i++) {
+		fd = fcntl(msg->reply_fds[i], F_DUPFD_CLOEXEC, 0);
+		if (fd < 0) {
+			fd = -errno;
+			close_fds(ans->reply_fds, ans->reply_nfds);
+			ans->reply_nfds = 0;
+			return fd;
+		}
+		ans->reply_fds[ans->reply_nfds++] = fd;
+	}
+	return 0;
+}
+
 void fastipc_server_receive(struct fastipc_server *srv, const struct fastipc_msg_info *mi,
 			    void *reply, struct fastipc_answer *ans)
 {
+	fastipc_server_receive_fds(srv, mi, NULL, 0, false, reply, ans);
+}
+
+void fastipc_server_receive_fds(struct fastipc_server *srv, const struct fastipc_msg_info *mi,
+				int32_t *fds, uint32_t nfds, bool reply_fds, void *reply,
+				struct fastipc_answer *ans)
+{
 	struct msg_ctx ctx;
+	int32_t err;
 
 	*ans = (struct fastipc_answer){ .held = true };
 	/* Wakes only make the server look at the stop flag again. */
 	if (mi->opcode >= FASTIPC_OPCODE_RESERVED) {
 		if (!(mi->flags & FASTIPC_MSG_ONEWAY))
 			ans->status = -EOPNOTSUPP;
+		close_fds(fds, nfds);
 		return;
 	}
 	ctx = (struct msg_ctx){
@@ -685,6 +742,8 @@ void fastipc_server_receive(struct fastipc_server *srv, const struct fastipc_msg
 			.caller_pid = mi->caller_pid,
 			.caller_uid = mi->caller_uid,
 			.caller_gid = mi->caller_gid,
+			.fds = nfds ? fds : NULL,
+			.nfds = nfds,
 		},
 		.srv = srv,
 		.token = mi->token,
@@ -695,6 +754,14 @@ void fastipc_server_receive(struct fastipc_server *srv, const struct fastipc_msg
 	}
 	ans->status = server_handle(srv, &ctx);
 	ans->reply_len = ctx.msg.reply_len;
+	if (reply_fds && !ctx.consumed && !(mi->flags & FASTIPC_MSG_ONEWAY)) {
+		err = dup_reply_fds(&ctx.msg, ans);
+		if (err) {
+			ans->status = err;
+			ans->reply_len = 0;
+		}
+	}
+	close_fds(fds, nfds);
 	/* Forwarded: the token is gone, there is nothing to answer. */
 	ans->held = !ctx.consumed;
 	ans->handled = true;
@@ -710,8 +777,10 @@ void fastipc_server_receive(struct fastipc_server *srv, const struct fastipc_msg
  */
 static int serve(struct fastipc_server *srv, void *reply, bool nonblock, unsigned int max)
 {
+	/* The reply's descriptors out, the next message's in. */
+	int32_t fdv[FASTIPC_MAX_FDS];
 	struct fastipc_msg_info mi;
-	struct fastipc_answer ans;
+	struct fastipc_answer ans = { .reply_nfds = 0 };
 	struct fastipc_serve s;
 	uint64_t token = 0;
 	uint32_t reply_len = 0;
@@ -734,7 +803,27 @@ static int serve(struct fastipc_server *srv, void *reply, bool nonblock, unsigne
 			s.flags |= FASTIPC_SERVE_RECV | (nonblock ? FASTIPC_SERVE_NONBLOCK : 0);
 		if (!s.flags)
 			return n;
+		if (srv->fds) {
+			s.flags |= FASTIPC_SERVE_FDS | FASTIPC_SERVE_FDS_CLOEXEC;
+			s.fds_addr = (uintptr_t)fdv;
+			s.fds_cap = recv ? FASTIPC_MAX_FDS : 0;
+			if (held) {
+				memcpy(fdv, ans.reply_fds, ans.reply_nfds * sizeof(fdv[0]));
+				s.nfds = ans.reply_nfds;
+			}
+		}
 		ret = fastipc_ioctl(srv->fd, FASTIPC_IOC_SERVE, &s);
+		/* Sent or refused, the reply's descriptors are done with. */
+		if (held && ans.reply_nfds) {
+			close_fds(ans.reply_fds, ans.reply_nfds);
+			ans.reply_nfds = 0;
+			/* Refused: the reply goes without them, their error its status. */
+			if (ret == -EBADF || ret == -EOPNOTSUPP || ret == -ETOOMANYREFS) {
+				status = ret;
+				reply_len = 0;
+				continue;
+			}
+		}
 		if (held && fastipc_reply_again(ret, reply_len)) {
 			status = ret;
 			reply_len = 0;
@@ -769,7 +858,7 @@ static int serve(struct fastipc_server *srv, void *reply, bool nonblock, unsigne
 			.caller_uid = s.caller_uid,
 			.caller_gid = s.caller_gid,
 		};
-		fastipc_server_receive(srv, &mi, reply, &ans);
+		fastipc_server_receive_fds(srv, &mi, fdv, s.nfds, srv->fds, reply, &ans);
 		token = s.token;
 		held = ans.held;
 		status = ans.status;
