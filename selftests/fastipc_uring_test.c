@@ -1094,6 +1094,32 @@ TEST_F(uring, recv_of_a_forwarded_call_records_its_forwarder_and_caller)
 	fipc_ep_close(&ep2);
 }
 
+/* A ring installs no descriptors: a message's are counted and closed. */
+TEST_F(uring, recv_of_a_message_with_fds_counts_them_and_closes_them)
+{
+	struct fastipc_uring_recv recv = recv_arg(self->msgs_id, 0, 0);
+	struct fastipc_msg_info *rec = (struct fastipc_msg_info *)self->msgs;
+	struct fastipc_send s = { .flags = FASTIPC_SEND_FDS, .opcode = 6, .nfds = 2 };
+	int32_t fds[2];
+	int p[2];
+
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	fds[0] = p[1];
+	fds[1] = p[1];
+	s.fds_addr = (uintptr_t)fds;
+	ASSERT_EQ(0, fipc_ioctl(self->c.fd, FASTIPC_IOC_SEND, &s));
+	close(p[1]);
+	EXPECT_EQ(0, fipc_revents(p[0], POLLIN) & POLLHUP);
+	ASSERT_EQ(0, run_cmd(&self->ring, self->ep.fd, FASTIPC_URING_RECV, &recv, sizeof(recv),
+			     NULL));
+	EXPECT_EQ(FASTIPC_MSG_ONEWAY | FASTIPC_MSG_FDS_TRUNC, rec->flags);
+	EXPECT_EQ(6, rec->opcode);
+	EXPECT_EQ(2, rec->nfds);
+	EXPECT_EQ(POLLHUP, fipc_revents(p[0], POLLIN) & POLLHUP);
+	EXPECT_EQ(0, fipc_reply(self->ep.fd, rec->token, 0, NULL, 0));
+	close(p[0]);
+}
+
 TEST_F(uring, reply_rejects_unknown_flags_and_nonzero_reserved_fields)
 {
 	struct fastipc_uring_reply good, bad;
