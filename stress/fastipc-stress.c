@@ -12,6 +12,10 @@
  * messages, and a sink endpoint served by a single thread: the order of a
  * sender's messages is only observable when one thread receives them.
  *
+ * A quarter of the calls and sends carry a descriptor, as do some replies
+ * (FASTIPC_F_FDS): servers receive them and close them, so that kills, lost
+ * fds and closing endpoints also end messages that hold files.
+ *
  * io_uring keepers (--uring-procs) hold a ring through which short-lived
  * children submit calls and exit while servers hold and forward them, and
  * close rings under a thread of their own that sleeps in SERVE or CALL with
@@ -78,6 +82,7 @@ struct shared {
 	uint64_t calls_ok, calls_fwd_ok, eloop_ok, emsgsize_ok, srv_status;
 	uint64_t async_ok, async_cancelled, async_abandoned;
 	uint64_t sends_ok, sink_recv, ep_oneway_recv, srv_recv, forwards_ok, replies_ok;
+	uint64_t fds_sent, fds_recv;
 	uint64_t kill_client, kill_server, close_client, close_server;
 	uint64_t fd_lost_client, fd_lost_server, ep_recreated;
 	uint64_t mismatch, order, lost, hang, unexpected, spin;
@@ -340,8 +345,37 @@ static bool check_request(const uint8_t *p, uint32_t len, uint32_t magic)
 	return true;
 }
 
+/* A memfd every process inherits, for messages to carry (0 < fd). */
+static int carry_fd = -1;
+static bool carry_fds;
+
+/* Whether the module carries descriptors (FASTIPC_F_FDS). */
+static bool module_has_fds(void)
+{
+	struct fastipc_version v = { 0 };
+	int fd = open("/dev/fastipc", O_RDWR | O_CLOEXEC);
+	bool ret;
+
+	if (fd < 0)
+		return false;
+	ret = !xioctl(fd, FASTIPC_IOC_VERSION, &v) && (v.features & FASTIPC_F_FDS);
+	close(fd);
+	return ret;
+}
+
+/* Closes the descriptors a message brought: @n of them at @fds, @cap at most. */
+static void close_carried(const int32_t *fds, uint32_t n, uint32_t cap)
+{
+	uint32_t i;
+
+	for (i = 0; i < n && i < cap; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
 struct srv_thread {
 	uint64_t seed;
+	int32_t fds[4];			/* the reply's out, the message's in */
 	int fwd_fd[MAX_SERVERS];	/* client ports to each server, for forwards */
 	uint32_t fwd_buf[MAX_SERVERS];
 	uint8_t *fwd_mem;
@@ -481,15 +515,27 @@ static void *server_thread(void *arg)
 			s.reply_addr = 0;
 			s.reply_len = 0;
 			s.reply_status = 0;
+			s.nfds = 0;
+		}
+		if (carry_fds) {
+			s.flags |= FASTIPC_SERVE_FDS | FASTIPC_SERVE_FDS_CLOEXEC;
+			s.fds_addr = (uintptr_t)t.fds;
+			s.fds_cap = 4;
+			t.fds[0] = carry_fd;
 		}
 		ret = xioctl(e->fd, FASTIPC_IOC_SERVE, &s);
 		count_errno(sh->serve_err, ret);
+		if (!ret && (flags & FASTIPC_SERVE_RECV) && s.nfds) {
+			add(&sh->fds_recv, s.nfds);
+			close_carried(t.fds, s.nfds, 4);
+		}
 		if (have_reply) {
 			if (ret == -EMSGSIZE) {
 				/* The caller asked for more than its room: tell it so. */
 				s.reply_status = -(SRV_ERR + EMSGSIZE);
 				s.reply_len = 0;
 				s.reply_addr = 0;
+				s.nfds = 0;
 				continue;
 			}
 			/* Reply-part errors leave nothing received. */
@@ -539,6 +585,7 @@ static void *server_thread(void *arg)
 				s.reply_addr = 0;
 				s.reply_len = 0;
 				s.reply_status = 0;
+				s.nfds = 0;
 				have_reply = true;
 				continue;
 			}
@@ -549,6 +596,8 @@ static void *server_thread(void *arg)
 			s.reply_status = status;
 			s.reply_addr = (uintptr_t)t.reply;
 			s.reply_len = rlen;
+			/* Some replies carry the memfd back. */
+			s.nfds = carry_fds && chance(&t.seed, 4);
 			have_reply = true;
 		}
 	}
@@ -739,6 +788,7 @@ static void do_call(struct worker *w)
 {
 	struct msg_hdr *h = (void *)w->req;
 	struct fastipc_call c = { 0 };
+	int32_t fds[2] = { carry_fd, -1 };
 	uint32_t len, off, hops = 0;
 	bool oversize = chance(&w->seed, 3), too_far = false, too_big = false;
 	uint64_t seq = ++w->seq, took, limit;
@@ -766,10 +816,20 @@ static void do_call(struct worker *w)
 	c.reply_buf = w->buf_id;
 	c.reply_offset = off;
 	c.timeout_ns = (uint64_t)o.timeout_ms * 1000000;
+	if (carry_fds && chance(&w->seed, 4)) {
+		c.flags = FASTIPC_CALL_FDS | FASTIPC_CALL_FDS_CLOEXEC;
+		c.fds_addr = (uintptr_t)fds;
+		c.nfds = 1;
+		c.fds_cap = 2;
+	}
 
 	busy_begin(w, OP_CALL);
 	ret = xioctl(w->fd, FASTIPC_IOC_CALL, &c);
 	took = busy_end(w);
+	if (!ret) {
+		add(&sh->fds_sent, c.nfds);
+		close_carried(fds, c.reply_nfds, c.fds_cap);
+	}
 	count_errno(sh->call_err, ret);
 	limit = (uint64_t)(o.timeout_ms + o.slack_ms) * 1000000;
 	if (took > limit)
@@ -1034,12 +1094,17 @@ static void do_send(struct worker *w, bool sink)
 	s.opcode = sink ? OP_SEND_SINK : OP_SEND_EP;
 	s.addr = (uintptr_t)w->req;
 	s.len = len;
+	if (carry_fds && chance(&w->seed, 4)) {
+		s.flags |= FASTIPC_SEND_FDS;
+		s.fds_addr = (uintptr_t)&carry_fd;
+		s.nfds = 1;
+	}
 	if (wait) {
 		/*
 		 * SEND_WAIT has no timeout of its own: the main thread signals
 		 * us past the deadline (no POSIX timers on the debug kernel).
 		 */
-		s.flags = FASTIPC_SEND_WAIT;
+		s.flags |= FASTIPC_SEND_WAIT;
 		__atomic_store_n(&w->wait_deadline, fipc_now_ns() + (uint64_t)o.timeout_ms * 1000000,
 				 __ATOMIC_RELEASE);
 	}
@@ -1051,6 +1116,7 @@ static void do_send(struct worker *w, bool sink)
 	if (!ret && !oversize) {
 		++*seq;
 		add(&sh->sends_ok, 1);
+		add(&sh->fds_sent, s.nfds);
 		return;
 	}
 	if (lost_fd(ret))
@@ -1883,6 +1949,8 @@ int main(int argc, char **argv)
 	seed = o.seed;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	carry_fd = memfd_create(PROG, MFD_CLOEXEC);
+	carry_fds = carry_fd >= 0 && module_has_fds();
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (null_fd < 0 || sh == MAP_FAILED) {
 		perror(PROG);
@@ -1964,6 +2032,8 @@ int main(int argc, char **argv)
 	       sh->async_ok, sh->async_cancelled, sh->async_abandoned);
 	printf(PROG ": sends: %" PRIu64 " ok, %" PRIu64 " received in order at sinks, %" PRIu64 " at endpoints; forwards: %" PRIu64 "; replies: %" PRIu64 "\n",
 	       sh->sends_ok, sh->sink_recv, sh->ep_oneway_recv, sh->forwards_ok, sh->replies_ok);
+	printf(PROG ": descriptors: %" PRIu64 " sent with calls and sends, %" PRIu64 " received by servers\n",
+	       sh->fds_sent, sh->fds_recv);
 	printf(PROG ": io_uring keepers: %" PRIu64 " submitter children exited and reaped with calls in flight, their calls: %" PRIu64 " replied and checked to the byte, %" PRIu64 " cancelled; %" PRIu64 " rings closed under a sleeping submitter, %" PRIu64 " one-way messages through them (%" PRIu64 " via CQEs seen, %" PRIu64 " left held by CQEs nobody read; %" PRIu64 " rounds with the sleeper not seen asleep)\n",
 	       sh->orphan_children, sh->orphan_ok, sh->orphan_cancelled, sh->td_rings, sh->td_sent,
 	       sh->td_via_ring, sh->td_held, sh->td_unsure);
